@@ -1,0 +1,122 @@
+"""Development settings: `invoke build` / `invoke serve`. Relative URLs, so the output works from any host and port.
+
+Every setting our plugins read is documented here, grouped by plugin. `publishconf.py` imports this file and
+switches to absolute URLs for the public site.
+"""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+# --- Site identity --------------------------------------------------------------------------------
+SITENAME = "Lanhai Policy News"
+SITENAME_ZH = "澜海政策新闻"
+SITESUBTITLE = "Municipal policy news of Lanhai: meetings, speeches, plans and regulations"
+SITE_OWNER = "Lanhai Municipal People's Government Information Office"
+SITE_OWNER_ZH = "澜海市人民政府新闻办公室"
+SITE_CONTACT_EMAIL = "press@lanhai.example.gov"
+SITE_CONTACT_PHONE = "+86 000 0000 0000"
+# Stable authority for Atom ids (tag: URIs): never changes with the host the site is served from.
+SITE_DOMAIN = "lanhai.example.gov"
+# Identity lines Chinese government sites carry in the footer (fictional values for the demo city).
+SITE_ID_CODE = "0000000000"
+SITE_ICP = "澜ICP备00000000号"
+AUTHOR = SITE_OWNER
+
+SITEURL = ""
+RELATIVE_URLS = True
+# Base of the absolute links inside feeds and share links in development builds; publishconf uses SITEURL.
+PORTAL_FEED_BASE = os.environ.get("PORTAL_DEV_URL", "http://127.0.0.1:8000/")
+
+PATH = "content"
+OUTPUT_PATH = "output"
+THEME = "theme"
+TIMEZONE = "Asia/Shanghai"
+DEFAULT_LANG = "en"
+DEFAULT_DATE_FORMAT = "%Y-%m-%d %H:%M"
+
+# --- Content layout -------------------------------------------------------------------------------
+ARTICLE_PATHS = ["articles"]
+PAGE_PATHS = ["pages"]
+STATIC_PATHS = ["images"]
+# Registries are read by the content_model plugin, never built as pages.
+ARTICLE_EXCLUDES = ["officials", "topics", "people", "pages", "images"]
+PAGE_EXCLUDES = ["officials", "topics", "people", "articles", "images"]
+READERS = {"rst": None, "html": None, "htm": None}
+IGNORE_FILES = [".#*", "README.md", "*~", "*.swp"]
+
+ARTICLE_URL = "{date:%Y}/{date:%m}/{slug}/"
+ARTICLE_SAVE_AS = ARTICLE_URL + "index.html"
+ARTICLE_LANG_URL = "{lang}/{date:%Y}/{date:%m}/{slug}/"
+ARTICLE_LANG_SAVE_AS = ARTICLE_LANG_URL + "index.html"
+PAGE_URL = "{slug}/"
+PAGE_SAVE_AS = PAGE_URL + "index.html"
+PAGE_LANG_URL = "{lang}/{slug}/"
+PAGE_LANG_SAVE_AS = PAGE_LANG_URL + "index.html"
+DRAFT_URL = "drafts/{slug}/"
+DRAFT_SAVE_AS = DRAFT_URL + "index.html"
+DRAFT_LANG_URL = "drafts/{lang}/{slug}/"
+DRAFT_LANG_SAVE_AS = DRAFT_LANG_URL + "index.html"
+DEFAULT_CATEGORY = "News"
+USE_FOLDER_AS_CATEGORY = False
+SLUGIFY_SOURCE = "basename"
+
+# Listing pages are written by the listing_pages plugin, per interface language; Pelican's own are off.
+DIRECT_TEMPLATES = []
+TAG_SAVE_AS = TAGS_SAVE_AS = CATEGORY_SAVE_AS = CATEGORIES_SAVE_AS = ""
+AUTHOR_SAVE_AS = AUTHORS_SAVE_AS = ARCHIVES_SAVE_AS = ""
+YEAR_ARCHIVE_SAVE_AS = MONTH_ARCHIVE_SAVE_AS = DAY_ARCHIVE_SAVE_AS = ""
+FEED_ALL_ATOM = FEED_ALL_RSS = CATEGORY_FEED_ATOM = TRANSLATION_FEED_ATOM = None
+AUTHOR_FEED_ATOM = AUTHOR_FEED_RSS = TAG_FEED_ATOM = None
+FEED_MAX_ITEMS = 50
+
+DEFAULT_PAGINATION = 12
+PAGINATED_TEMPLATES = {"index": None, "section": None, "topic": 20, "official": 20, "person": 20}
+PAGINATION_PATTERNS = (
+    (1, "{url}", "{save_as}"),
+    (2, "{url}page/{number}/", "{base_name}/page/{number}/index.html"),
+)
+
+# --- Markdown ---------------------------------------------------------------------------------------
+# Read by content_model's reader (one Markdown instance per build, output sanitised with nh3).
+MARKDOWN = {
+    "extension_configs": {
+        "markdown.extensions.extra": {},
+        "markdown.extensions.sane_lists": {},
+    },
+    "output_format": "html",
+}
+FORMATTED_FIELDS = []  # Summary is plain text, escaped like every other metadata value
+
+# --- Templates ----------------------------------------------------------------------------------------
+# Autoescape everywhere: metadata is text; only sanitised article bodies are marked safe (in templates).
+JINJA_ENVIRONMENT = {"trim_blocks": True, "lstrip_blocks": True, "autoescape": True, "extensions": []}
+
+# --- Caching ---------------------------------------------------------------------------------------------
+# Content hashes, not mtimes (a git checkout resets mtimes); no gzip so an unchanged cache is cheap to save.
+CACHE_PATH = "cache/pelican"
+CACHE_CONTENT = True
+LOAD_CONTENT_CACHE = True
+CHECK_MODIFIED_METHOD = "sha1"
+GZIP_CACHE = False
+CONTENT_CACHING_LAYER = "reader"
+
+# --- Plugins (explicit list: no auto-discovery) --------------------------------------------------------
+PLUGIN_PATHS = ["plugins"]
+PLUGINS = ["content_model", "portal_i18n", "listing_pages"]
+
+# content_model
+# PORTAL_LANGUAGES: interface languages; the first is DEFAULT_LANG, served at /, the others under /<lang>/.
+PORTAL_LANGUAGES = {
+    "en": {"locale": "en", "name": "English", "og_locale": "en_GB"},
+    "zh": {"locale": "zh-CN", "name": "中文", "og_locale": "zh_CN"},
+}
+# PORTAL_SECTIONS: the sections (Pelican categories) articles may use, with their names per language.
+PORTAL_SECTIONS = {
+    "News": {"en": "News", "zh": "新闻"},
+    "Policy": {"en": "Policy", "zh": "政策"},
+    "Meetings": {"en": "Meetings", "zh": "会议"},
+    "Speeches": {"en": "Speeches", "zh": "讲话"},
+    "Interpretation": {"en": "Interpretation", "zh": "解读"},
+}

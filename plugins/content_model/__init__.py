@@ -1,0 +1,180 @@
+"""content_model: the portal's metadata, registries and name resolution inside the Pelican build.
+
+Adds:
+- ``PortalMarkdownReader`` for ``.md`` (``readers_init``): header parsed with line numbers, one reused Markdown
+  instance, HTML sanitised with nh3, a plain-text summary;
+- the registries of officials, topics and people, loaded once per build (``article_generator_init``);
+- validation and conversion of each article's metadata into ``Topic``/``Official``/``Person`` terms
+  (``article_generator_context``, which still fires when Pelican's reader cache served the file);
+- one ``ContentError`` listing every problem, raised before anything is written (``all_generators_finalized``).
+
+The same model (``content_model.model``) backs ``invoke check``, ``invoke import`` and ``invoke new``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from pelican import signals
+
+from . import model
+from .model import ContentError, Problem
+from .reader import PortalMarkdownReader
+from .terms import TERM_CLASSES, Official, Person, Topic
+
+__all__ = ["ContentError", "Official", "Person", "Problem", "Topic", "register"]
+
+logger = logging.getLogger(__name__)
+
+DEFAULTS = {
+    "TOPIC_URL": "topics/{slug}/",
+    "TOPIC_SAVE_AS": "topics/{slug}/index.html",
+    "OFFICIAL_URL": "officials/{slug}/",
+    "OFFICIAL_SAVE_AS": "officials/{slug}/index.html",
+    "PERSON_URL": "people/{slug}/",
+    "PERSON_SAVE_AS": "people/{slug}/index.html",
+    "PORTAL_LANGUAGES": {"en": {"locale": "en", "name": "English"}, "zh": {"locale": "zh-CN", "name": "中文"}},
+}
+
+
+class BuildState:
+    """What one build run has learnt; reset when the articles generator is created (also on autoreload)."""
+
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+        self.registries: model.Registries | None = None
+        self.terms: dict[str, dict[str, object]] = {}
+        self.urls: dict[tuple[str, str], str] = {}
+
+
+STATE = BuildState()
+
+
+def read_settings(settings: dict) -> dict:
+    """Fill in the plugin's defaults and check the values the content model depends on."""
+    for key, value in DEFAULTS.items():
+        settings.setdefault(key, value)
+    if settings["DEFAULT_LANG"] not in settings["PORTAL_LANGUAGES"]:
+        raise ValueError(f"DEFAULT_LANG {settings['DEFAULT_LANG']!r} is not in PORTAL_LANGUAGES")
+    return settings
+
+
+def content_root(settings: dict) -> Path:
+    return Path(settings["PATH"]).resolve()
+
+
+def resolve_content_path(settings: dict, value: str) -> Path | None:
+    """A path editors give (``images/x.jpg`` or ``{static}/images/x.jpg``), if it stays inside ``content/``."""
+    value = value.strip()
+    for prefix in ("{static}", "{attach}", "{filename}"):
+        if value.startswith(prefix):
+            value = value[len(prefix) :]
+    root = content_root(settings)
+    if os.path.isabs(value.lstrip("/")) or value.startswith("~"):
+        return None
+    candidate = (root / value.lstrip("/")).resolve()
+    try:
+        candidate.relative_to(root)
+    except ValueError:
+        return None
+    return candidate
+
+
+def on_initialized(pelican) -> None:
+    read_settings(pelican.settings)
+
+
+def on_readers_init(readers) -> None:
+    readers.reader_classes["md"] = PortalMarkdownReader
+
+
+def on_article_generator_init(generator) -> None:
+    global STATE
+    STATE = BuildState()
+    registries = model.load_registries(content_root(generator.settings))
+    STATE.registries = registries
+    STATE.problems.extend(registries.problems)
+    for kind, cls in TERM_CLASSES.items():
+        STATE.terms[kind] = {
+            entry.slug: cls(entry.title, generator.settings, entry=entry, slug=entry.slug)
+            for entry in registries[kind]
+        }
+    generator.context["registries"] = registries
+    generator.context["portal_terms"] = STATE.terms
+
+
+def term_for(kind: str, value, settings: dict):
+    """The shared term object of a resolved entry, or a new term for an unregistered byline."""
+    if isinstance(value, model.Entry):
+        return STATE.terms[kind][value.slug]
+    person = STATE.terms[kind].get(value)
+    if person is None:
+        person = TERM_CLASSES[kind](value, settings)
+        STATE.terms[kind][person.slug] = person
+    return person
+
+
+def on_article_generator_context(generator, metadata) -> None:
+    path = metadata.get("portal_source", "?")
+    source = model.Source(
+        path,
+        {key: model.Field(value, line) for key, (value, line) in metadata.get("portal_header", {}).items()},
+        "",
+        metadata.get("portal_body_line", 1),
+        [],
+    )
+    resolved = model.validate_article(source, STATE.registries, model.Settings.from_pelican(generator.settings))
+    STATE.problems.extend(metadata.get("portal_problems", []))
+    STATE.problems.extend(source.problems)
+    for key, kind in model.RESOLVED_KEYS.items():
+        metadata[key] = [term_for(kind, value, generator.settings) for value in resolved[key]]
+    for key in ("image",):
+        if metadata.get(key):
+            target = resolve_content_path(generator.settings, metadata[key])
+            if target is None:
+                source.problem(key, "error", f"`{metadata[key]}` points outside content/; use a path like images/x.jpg")
+                STATE.problems.append(source.problems[-1])
+            elif not target.is_file():
+                source.problem(key, "error", f"image `{metadata[key]}` does not exist under content/")
+                STATE.problems.append(source.problems[-1])
+            else:
+                metadata["image_path"] = target.relative_to(content_root(generator.settings)).as_posix()
+    identity = (metadata.get("lang", generator.settings["DEFAULT_LANG"]), metadata.get("slug", ""))
+    if identity in STATE.urls:
+        STATE.problems.append(
+            Problem(
+                path,
+                source.line("slug"),
+                "error",
+                f"slug `{identity[1]}` in language `{identity[0]}` is already used by {STATE.urls[identity]}; "
+                "give one of them another `Slug:`",
+            )
+        )
+    else:
+        STATE.urls[identity] = path
+
+
+def on_page_generator_context(generator, metadata) -> None:
+    STATE.problems.extend(metadata.get("portal_problems", []))
+
+
+def on_all_generators_finalized(generators) -> None:
+    """Stop before anything is written when content has errors; warnings are logged (fatal in strict builds)."""
+    problems = sorted(set(STATE.problems))
+    if any(p.severity == "error" for p in problems):
+        raise ContentError(problems)
+    for problem in problems:
+        logger.warning("%s", problem)
+
+
+def register() -> None:
+    """Hook reading (readers_init), per-article metadata (article_generator_context) and the point just
+    before writing (all_generators_finalized): the earliest places where each check has what it needs."""
+    signals.initialized.connect(on_initialized)
+    signals.readers_init.connect(on_readers_init)
+    signals.article_generator_init.connect(on_article_generator_init)
+    signals.article_generator_context.connect(on_article_generator_context)
+    signals.page_generator_context.connect(on_page_generator_context)
+    signals.all_generators_finalized.connect(on_all_generators_finalized)

@@ -1,0 +1,530 @@
+"""The portal's content model: metadata headers, registries, name resolution, validation.
+
+Everything that reads article metadata goes through this module (the Pelican build, ``invoke check``,
+``invoke import`` and ``invoke new``), so there is exactly one way to parse a header and one answer to
+"does this official exist". It has no Pelican import, so the editors' tools load it in milliseconds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import difflib
+import hashlib
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+# Keys an article may carry, in the order `invoke new` writes them.
+ARTICLE_KEYS = (
+    "title",
+    "date",
+    "modified",
+    "slug",
+    "lang",
+    "category",
+    "summary",
+    "topics",
+    "officials",
+    "reporters",
+    "editors",
+    "source",
+    "original_title",
+    "image",
+    "image_alt",
+    "image_caption",
+)
+# Pelican's own keys that editors may legitimately use.
+PELICAN_KEYS = ("status", "translation", "template", "save_as", "url")
+PAGE_KEYS = ("title", "slug", "lang", "summary", "modified", "date", "status", "translation")
+REGISTRY_KEYS = {
+    "officials": ("title", "slug", "aliases", "role", "role_zh", "photo", "photo_alt"),
+    "topics": ("title", "slug", "aliases", "summary"),
+    "people": ("title", "slug", "aliases", "role", "role_zh"),
+}
+REQUIRED_ARTICLE_KEYS = ("title", "date", "topics", "editors")
+LIST_KEYS = ("topics", "officials", "reporters", "editors", "aliases")
+# Keys whose values must name a registry entry, and the registry each one names.
+RESOLVED_KEYS = {"topics": "topics", "officials": "officials", "reporters": "people", "editors": "people"}
+
+LIST_SEPARATORS = re.compile(r"\s*[,，、;；]\s*")
+DATE_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S")
+DATE_SHAPE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})(?::(\d{2}))?$")
+# Python-Markdown's meta-data syntax: the header is the leading block of "Key: value" lines.
+META_LINE = re.compile(r"^[ ]{0,3}(?P<key>[A-Za-z0-9_-]+):\s*(?P<value>.*)$")
+META_CONTINUATION = re.compile(r"^[ ]{4,}(?P<value>.*)$")
+YAML_FENCE = re.compile(r"^-{3}\s*$")
+# C0 controls other than tab/LF/CR, DEL, and C1 controls never belong in text.
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+BIDI_CONTROLS = re.compile(r"[\u202a-\u202e\u2066-\u2069]")
+NAME_NOISE = re.compile(r"[\s\-_.·‧'’]+")
+CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+
+class ContentError(Exception):
+    """Raised when content has errors; carries every problem found, not only the first."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        errors = [p for p in problems if p.severity == "error"]
+        super().__init__(f"{len(errors)} content error(s)")
+
+
+@dataclasses.dataclass(frozen=True, order=True)
+class Problem:
+    """One finding about one line of one file, printed as ``path:line: severity: message``."""
+
+    path: str
+    line: int
+    severity: str  # "error" or "warning"
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.severity}: {self.message}"
+
+    def as_dict(self) -> dict[str, object]:
+        return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass(frozen=True)
+class Field:
+    value: str
+    line: int
+
+
+@dataclasses.dataclass
+class Source:
+    """A content file split into its metadata header and its Markdown body."""
+
+    path: str
+    fields: dict[str, Field]
+    body: str
+    body_line: int
+    problems: list[Problem]
+
+    def get(self, key: str, default: str = "") -> str:
+        field = self.fields.get(key)
+        return field.value if field else default
+
+    def line(self, key: str) -> int:
+        field = self.fields.get(key)
+        return field.line if field else 1
+
+    def problem(self, key: str | None, severity: str, message: str) -> Problem:
+        problem = Problem(self.path, self.line(key) if key else 1, severity, message)
+        self.problems.append(problem)
+        return problem
+
+
+def split_list(value: str) -> list[str]:
+    """Split a list value on any separator editors use: ``,`` ``，`` ``、`` ``;``."""
+    return [item for item in LIST_SEPARATORS.split(value.strip()) if item]
+
+
+def name_key(name: str) -> str:
+    """The form names are compared in: case, width, spacing and hyphens do not matter."""
+    return NAME_NOISE.sub("", unicodedata.normalize("NFKC", name).casefold())
+
+
+def has_cjk(text: str) -> bool:
+    return bool(CJK.search(text))
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def decode_source(path: str, data: bytes) -> tuple[str | None, list[Problem]]:
+    """Decode a content file as UTF-8 (BOM allowed), or explain why it cannot be read."""
+    if not data.strip():
+        return None, [Problem(path, 1, "error", "the file is empty; write a metadata header and a body")]
+    if b"\x00" in data:
+        line = data[: data.index(b"\x00")].count(b"\n") + 1
+        return None, [Problem(path, line, "error", "the file contains NUL bytes: it is binary, not a text article")]
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        return None, [
+            Problem(
+                path,
+                line,
+                "error",
+                "the file is not UTF-8 (perhaps GBK); save it as UTF-8 (`invoke import` converts GBK text)",
+            )
+        ]
+    return text.replace("\r\n", "\n").replace("\r", "\n"), []
+
+
+def text_problems(path: str, text: str, first_line: int = 1) -> list[Problem]:
+    """Control characters are errors and bidirectional overrides warnings, each with its line."""
+    problems = []
+    for offset, line in enumerate(text.split("\n")):
+        if CONTROL_CHARS.search(line):
+            char = CONTROL_CHARS.search(line).group()
+            problems.append(
+                Problem(path, first_line + offset, "error", f"control character U+{ord(char):04X}; delete it")
+            )
+        if BIDI_CONTROLS.search(line):
+            char = BIDI_CONTROLS.search(line).group()
+            problems.append(
+                Problem(
+                    path,
+                    first_line + offset,
+                    "warning",
+                    f"bidirectional override U+{ord(char):04X} can disguise text; delete it unless intended",
+                )
+            )
+    return problems
+
+
+def parse_source(path: str, text: str) -> Source:
+    """Split text into header fields (with their line numbers) and body, as Python-Markdown's meta does."""
+    lines = text.split("\n")
+    fields: dict[str, Field] = {}
+    problems: list[Problem] = []
+    index = 0
+    if lines and YAML_FENCE.match(lines[0]):
+        index = 1
+    last_key = None
+    while index < len(lines):
+        line = lines[index]
+        if not line.strip():
+            index += 1
+            break
+        if YAML_FENCE.match(line) and fields:
+            index += 1
+            break
+        match = META_LINE.match(line)
+        if match:
+            key = match.group("key").lower().replace("-", "_")
+            if key in fields:
+                problems.append(
+                    Problem(path, index + 1, "error", f"`{match.group('key')}` is given twice; keep one")
+                )
+            else:
+                fields[key] = Field(match.group("value").strip(), index + 1)
+            last_key = key
+        elif last_key and META_CONTINUATION.match(line):
+            previous = fields[last_key]
+            more = META_CONTINUATION.match(line).group("value").strip()
+            fields[last_key] = Field(f"{previous.value} {more}".strip(), previous.line)
+        else:
+            break
+        index += 1
+    body = "\n".join(lines[index:])
+    source = Source(path, fields, body, index + 1, problems)
+    problems.extend(text_problems(path, text))
+    if not fields:
+        source.problem(None, "error", "no metadata header; start the file with lines like `Title: ...`")
+    elif not body.strip():
+        source.problem(None, "error", "the file has a header but no body text")
+    return source
+
+
+def read_source(path: Path, relative_to: Path | None = None) -> Source:
+    shown = str(path.relative_to(relative_to)) if relative_to else str(path)
+    text, problems = decode_source(shown, path.read_bytes())
+    if text is None:
+        return Source(shown, {}, "", 1, problems)
+    return parse_source(shown, text)
+
+
+def parse_date(value: str) -> dt.datetime | None:
+    """Parse ``YYYY-MM-DD HH:MM``; None when the shape is wrong or the day does not exist."""
+    if not DATE_SHAPE.match(value):
+        return None
+    for fmt in DATE_FORMATS:
+        try:
+            return dt.datetime.strptime(value.replace("T", " "), fmt)
+        except ValueError:
+            continue
+    return None
+
+
+def closest(word: str, candidates: Iterable[str], n: int = 3) -> list[str]:
+    return difflib.get_close_matches(word, list(candidates), n=n, cutoff=0.6)
+
+
+# --- registries -------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Entry:
+    """One official, topic or person from a registry file."""
+
+    kind: str
+    slug: str
+    title: str
+    aliases: tuple[str, ...]
+    fields: dict[str, str]
+    body: str
+    path: str
+
+    @property
+    def chinese_name(self) -> str:
+        """The first alias in Chinese characters, if any."""
+        return next((alias for alias in self.aliases if has_cjk(alias)), "")
+
+    def name_in(self, lang: str) -> str:
+        if lang.startswith("zh") and self.chinese_name:
+            return self.chinese_name
+        return self.title
+
+    def role_in(self, lang: str) -> str:
+        if lang.startswith("zh") and self.fields.get("role_zh"):
+            return self.fields["role_zh"]
+        return self.fields.get("role", "")
+
+    def field(self, key: str) -> str:
+        return self.fields.get(key, "")
+
+
+class Registry:
+    """Names of one kind (officials, topics or people) and every spelling that resolves to them."""
+
+    def __init__(self, kind: str, entries: Iterable[Entry] = ()):
+        self.kind = kind
+        self.entries: dict[str, Entry] = {}
+        self._by_key: dict[str, Entry] = {}
+        self.problems: list[Problem] = []
+        for entry in entries:
+            self.add(entry)
+
+    def add(self, entry: Entry, line_of: dict[str, int] | None = None) -> None:
+        if entry.slug in self.entries:
+            self.problems.append(
+                Problem(entry.path, 1, "error", f"slug `{entry.slug}` is already used by {self.entries[entry.slug].path}")
+            )
+            return
+        self.entries[entry.slug] = entry
+        for name in (entry.title, *entry.aliases):
+            key = name_key(name)
+            other = self._by_key.get(key)
+            if other is not None and other is not entry:
+                line = (line_of or {}).get("aliases", 1)
+                self.problems.append(
+                    Problem(entry.path, line, "error", f"`{name}` also names {other.title} ({other.path}); names must be unique")
+                )
+                continue
+            self._by_key[key] = entry
+
+    def resolve(self, name: str) -> Entry | None:
+        return self._by_key.get(name_key(name))
+
+    def suggest(self, name: str) -> list[str]:
+        """Display names of the entries whose spellings are closest to ``name``."""
+        found = []
+        for key in closest(name_key(name), self._by_key):
+            title = self._by_key[key].title
+            if title not in found:
+                found.append(title)
+        return found
+
+    def __iter__(self) -> Iterator[Entry]:
+        return iter(sorted(self.entries.values(), key=lambda e: e.slug))
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+
+@dataclasses.dataclass
+class Registries:
+    officials: Registry
+    topics: Registry
+    people: Registry
+    fingerprint: str = ""
+
+    def __getitem__(self, kind: str) -> Registry:
+        return getattr(self, kind)
+
+    @property
+    def problems(self) -> list[Problem]:
+        return self.officials.problems + self.topics.problems + self.people.problems
+
+
+def load_registry(kind: str, folder: Path, content_root: Path) -> tuple[Registry, list[bytes]]:
+    registry = Registry(kind)
+    raw = []
+    if not folder.is_dir():
+        return registry, raw
+    allowed = REGISTRY_KEYS[kind]
+    for path in sorted(folder.glob("*.md")):
+        data = path.read_bytes()
+        raw.append(path.name.encode() + b"\0" + data)
+        shown = str(path.relative_to(content_root.parent)) if content_root else str(path)
+        text, problems = decode_source(shown, data)
+        registry.problems.extend(problems)
+        if text is None:
+            continue
+        source = parse_source(shown, text)
+        registry.problems.extend(p for p in source.problems if not p.message.startswith("the file has a header"))
+        for key in source.fields:
+            if key not in allowed:
+                hint = closest(key, allowed, 1)
+                advice = f"; did you mean `{hint[0].title()}`?" if hint else ""
+                registry.problems.append(
+                    Problem(shown, source.line(key), "error", f"unknown key `{key}` in a {kind} entry{advice}")
+                )
+        title = source.get("title")
+        if not title:
+            registry.problems.append(Problem(shown, 1, "error", "a registry entry needs `Title:` (the display name)"))
+            continue
+        slug = source.get("slug") or path.stem
+        entry = Entry(
+            kind=kind,
+            slug=slug,
+            title=title,
+            aliases=tuple(split_list(source.get("aliases"))),
+            fields={key: field.value for key, field in source.fields.items()},
+            body=source.body.strip(),
+            path=shown,
+        )
+        registry.add(entry, {key: f.line for key, f in source.fields.items()})
+    return registry, raw
+
+
+def load_registries(content_root: Path) -> Registries:
+    """Read ``content/officials``, ``content/topics`` and ``content/people``."""
+    content_root = Path(content_root)
+    loaded = {}
+    digest = hashlib.sha256()
+    for kind in ("officials", "topics", "people"):
+        registry, raw = load_registry(kind, content_root / kind, content_root)
+        loaded[kind] = registry
+        for item in raw:
+            digest.update(kind.encode() + b"\0" + item)
+    return Registries(**loaded, fingerprint=digest.hexdigest())
+
+
+# --- validation ---------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Settings:
+    """The part of the site settings that validation needs."""
+
+    languages: tuple[str, ...] = ("en", "zh")
+    default_lang: str = "en"
+    sections: tuple[str, ...] = ("News", "Policy", "Meetings", "Speeches", "Interpretation")
+    default_section: str = "News"
+
+    @classmethod
+    def from_pelican(cls, settings: dict) -> Settings:
+        return cls(
+            languages=tuple(settings.get("PORTAL_LANGUAGES", {"en": None, "zh": None})),
+            default_lang=settings.get("DEFAULT_LANG", "en"),
+            sections=tuple(settings.get("PORTAL_SECTIONS", {s: None for s in cls.sections})),
+            default_section=settings.get("DEFAULT_CATEGORY", "News"),
+        )
+
+
+def resolve_names(source: Source, key: str, registry: Registry, severity: str = "error") -> list[Entry]:
+    """Resolve each name of a list field, recording a problem with suggestions for each that fails."""
+    entries = []
+    for name in split_list(source.get(key)):
+        entry = registry.resolve(name)
+        if entry is None:
+            suggestions = registry.suggest(name)
+            if suggestions:
+                advice = "did you mean " + " or ".join(suggestions) + "?"
+            else:
+                advice = f"add content/{registry.kind}/<slug>.md for it, or check the spelling"
+            noun = {"officials": "official", "topics": "topic", "people": "person"}[registry.kind]
+            source.problem(key, severity, f"unknown {noun} `{name}` in `{key.title()}`: {advice}")
+        elif entry not in entries:
+            entries.append(entry)
+    return entries
+
+
+def check_keys(source: Source, allowed: Iterable[str]) -> None:
+    allowed = tuple(allowed)
+    for key in source.fields:
+        if key in allowed:
+            continue
+        hint = closest(key, allowed, 1)
+        advice = f"; did you mean `{hint[0].title()}`?" if hint else f"; known keys: {', '.join(k.title() for k in allowed)}"
+        source.problem(key, "error", f"unknown metadata key `{key.title()}`{advice}")
+
+
+def check_date(source: Source, key: str) -> dt.datetime | None:
+    value = source.get(key)
+    if not value:
+        return None
+    parsed = parse_date(value)
+    if parsed is None:
+        if DATE_SHAPE.match(value):
+            source.problem(key, "error", f"`{key.title()}: {value}` is not a real date or time; check the day and month")
+        else:
+            source.problem(key, "error", f"`{key.title()}: {value}` must be written YYYY-MM-DD HH:MM, e.g. 2026-03-18 09:30")
+    return parsed
+
+
+def validate_article(source: Source, registries: Registries, settings: Settings) -> dict[str, object]:
+    """Check an article's header against the content model; returns the resolved values.
+
+    Problems are appended to ``source.problems``; the caller decides whether they stop a build.
+    """
+    check_keys(source, ARTICLE_KEYS + PELICAN_KEYS)
+    for key in REQUIRED_ARTICLE_KEYS:
+        if not source.get(key):
+            example = {
+                "title": "Title: Lanhai opens metro line 4",
+                "date": "Date: 2026-03-18 09:30",
+                "topics": "Topics: Public transport",
+                "editors": "Editors: Zhou Yiran",
+            }[key]
+            source.problem(key if key in source.fields else None, "error", f"`{key.title()}` is required; add a line like `{example}`")
+    date = check_date(source, "date")
+    modified = check_date(source, "modified")
+    if date and modified and modified < date:
+        source.problem("modified", "error", "`Modified` is earlier than `Date`; it must be the same or later")
+    lang = source.get("lang", settings.default_lang)
+    if lang not in settings.languages:
+        source.problem("lang", "error", f"`Lang: {lang}` is not supported; use one of {', '.join(settings.languages)}")
+    category = source.get("category", settings.default_section)
+    if category not in settings.sections:
+        hint = closest(category, settings.sections, 1)
+        advice = f"did you mean {hint[0]}?" if hint else f"use one of {', '.join(settings.sections)}"
+        source.problem("category", "error", f"unknown section `{category}`: {advice}")
+    if source.get("image") and not source.get("image_alt"):
+        source.problem("image", "error", "`Image` needs `Image_Alt`: describe the picture for readers who cannot see it")
+    if source.get("image_alt") and not source.get("image"):
+        source.problem("image_alt", "warning", "`Image_Alt` is given without `Image`")
+    slug = source.get("slug")
+    if slug and not re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", slug):
+        source.problem("slug", "error", f"`Slug: {slug}` must be lowercase letters, digits and hyphens, e.g. lanhai-metro-line-4")
+    resolved: dict[str, object] = {"date": date, "modified": modified, "lang": lang, "category": category}
+    for key, kind in RESOLVED_KEYS.items():
+        # People are bylines: a name outside the registry is a warning, not an error.
+        severity = "warning" if kind == "people" else "error"
+        registry = registries[kind]
+        if kind == "people" and not len(registry):
+            resolved[key] = split_list(source.get(key))
+            continue
+        resolved[key] = resolve_names(source, key, registry, severity)
+        if kind == "people":
+            # keep unresolved bylines as plain names so nothing an editor wrote disappears
+            names = split_list(source.get(key))
+            resolved[key] = [registry.resolve(n) or n for n in names]
+    return resolved
+
+
+def validate_page(source: Source, settings: Settings) -> None:
+    check_keys(source, PAGE_KEYS + PELICAN_KEYS)
+    if not source.get("title"):
+        source.problem(None, "error", "`Title` is required; add a line like `Title: About this portal`")
+    check_date(source, "date")
+    lang = source.get("lang", settings.default_lang)
+    if lang not in settings.languages:
+        source.problem("lang", "error", f"`Lang: {lang}` is not supported; use one of {', '.join(settings.languages)}")
+
+
+def slug_from_filename(path: str, languages: Iterable[str]) -> str:
+    """``metro-line-4.zh.md`` gives ``metro-line-4``: translations share the slug of the original."""
+    stem = Path(path).stem
+    for lang in languages:
+        if stem.endswith("." + lang):
+            return stem[: -len(lang) - 1]
+    return stem

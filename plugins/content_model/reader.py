@@ -1,0 +1,140 @@
+"""Pelican reader for the portal's Markdown: header with line numbers, one Markdown instance, sanitised HTML."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from html import unescape
+
+import markdown
+import nh3
+from pelican.readers import BaseReader
+
+from . import model
+
+logger = logging.getLogger(__name__)
+
+# What articles need (tables, figures, abbreviations, footnotes, definition lists, details), nothing active.
+ALLOWED_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "dd", "del", "details", "dfn", "div", "dl",
+    "dt", "em", "figcaption", "figure", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins", "kbd", "li", "mark",
+    "ol", "p", "pre", "q", "s", "samp", "small", "span", "strong", "sub", "summary", "sup", "table", "tbody", "td",
+    "tfoot", "th", "thead", "time", "tr", "u", "ul", "var", "wbr",
+}
+ALLOWED_ATTRIBUTES = {
+    "*": {"id", "lang", "dir", "title"},
+    "a": {"href", "hreflang", "class"},
+    "img": {"src", "alt", "width", "height"},
+    "td": {"colspan", "rowspan"},
+    "th": {"colspan", "rowspan", "scope"},
+    "ol": {"start", "reversed"},
+    "li": {"value", "class"},
+    "div": {"class"},
+    "sup": {"class"},
+    "time": {"datetime"},
+    "abbr": {"title"},
+}
+URL_SCHEMES = {"http", "https", "mailto", "tel"}
+TAG_RE = re.compile(r"<[^>]+>")
+SPACE_RE = re.compile(r"\s+")
+SUMMARY_CHARS = {"zh": 120, "en": 280}
+
+
+def sanitise(html: str) -> str:
+    """Allow-list sanitising of rendered Markdown (raw HTML in articles passes Python-Markdown untouched)."""
+    return nh3.clean(
+        html,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes=URL_SCHEMES,
+        link_rel=None,
+        strip_comments=True,
+    )
+
+
+def plain_text(html: str) -> str:
+    return SPACE_RE.sub(" ", unescape(TAG_RE.sub(" ", html))).strip()
+
+
+def derive_summary(html: str, lang: str) -> str:
+    """A plain-text summary from the first paragraph, cut at a word (or character, for Chinese)."""
+    match = re.search(r"<p>(.*?)</p>", html, re.S)
+    text = plain_text(match.group(1) if match else html)
+    limit = SUMMARY_CHARS.get(lang[:2], 280)
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    if not lang.startswith("zh") and " " in cut:
+        cut = cut.rsplit(" ", 1)[0]
+    return cut.rstrip("，,;；、 ") + "…"
+
+
+class PortalMarkdownReader(BaseReader):
+    """Reads ``.md`` content with the content model's header parser and a reused Markdown instance."""
+
+    enabled = True
+    file_extensions = ["md"]
+
+    def __init__(self, settings):
+        super().__init__(settings)
+        config = dict(settings.get("MARKDOWN", {}))
+        config.pop("output_format", None)
+        extension_configs = config.get("extension_configs", {})
+        self._md = markdown.Markdown(
+            extensions=list(extension_configs), extension_configs=extension_configs, output_format="html"
+        )
+        self._content_root = os.path.abspath(settings["PATH"])
+        self._model_settings = model.Settings.from_pelican(settings)
+
+    def _shown_path(self, source_path: str) -> str:
+        return os.path.relpath(source_path, os.path.dirname(self._content_root))
+
+    def read(self, source_path):
+        shown = self._shown_path(source_path)
+        with open(source_path, "rb") as handle:
+            data = handle.read()
+        text, problems = model.decode_source(shown, data)
+        source = model.parse_source(shown, text) if text is not None else model.Source(shown, {}, "", 1, problems)
+        if text is None:
+            source.problems = problems
+        rel = os.path.relpath(source_path, self._content_root).replace(os.sep, "/")
+        kind = "article" if rel.startswith(tuple(p.rstrip("/") + "/" for p in self.settings["ARTICLE_PATHS"])) else "page"
+        if kind == "page":
+            model.validate_page(source, self._model_settings)
+
+        self._md.reset()
+        html = sanitise(self._md.convert(source.body)) if source.body.strip() else ""
+        lang = source.get("lang") or self.settings["DEFAULT_LANG"]
+
+        metadata = {
+            "portal_kind": kind,
+            "portal_source": shown,
+            "portal_header": {key: (f.value, f.line) for key, f in source.fields.items()},
+            "portal_body_line": source.body_line,
+            "portal_problems": list(source.problems),
+            "title": source.get("title") or os.path.basename(source_path),
+            "lang": lang,
+            "slug": source.get("slug") or model.slug_from_filename(source_path, self._model_settings.languages),
+            "summary": source.get("summary") or derive_summary(html, lang),
+        }
+        for key in ("date", "modified"):
+            value = source.get(key)
+            parsed = model.parse_date(value) if value else None
+            if parsed is not None:
+                metadata[key] = self.process_metadata(key, value)
+        if kind == "article" and "date" not in metadata:
+            # The problem is reported by validation; a placeholder keeps Pelican from adding its own error.
+            metadata["date"] = self.process_metadata("date", "1970-01-01 00:00")
+        if kind == "article":
+            metadata["category"] = self.process_metadata(
+                "category", source.get("category") or self.settings["DEFAULT_CATEGORY"]
+            )
+        for key in ("status", "translation", "template", "save_as", "url"):
+            if source.get(key):
+                metadata[key] = self.process_metadata(key, source.get(key))
+        for key in ("topics", "officials", "reporters", "editors", "source", "original_title", "image", "image_alt",
+                    "image_caption"):
+            if source.get(key):
+                metadata[key] = source.get(key)
+        return html, metadata

@@ -1,0 +1,53 @@
+"""Topics, officials and people as Pelican ``URLWrapper`` terms (the more-categories idiom)."""
+
+from __future__ import annotations
+
+from pelican.urlwrappers import URLWrapper
+from pypinyin import lazy_pinyin
+
+from .model import Entry, has_cjk
+
+
+class Term(URLWrapper):
+    """A registry entry seen by templates: URL settings by class name (``TOPIC_URL``...), names per language."""
+
+    def __init__(self, name: str, settings: dict, entry: Entry | None = None, slug: str | None = None):
+        super().__init__(name, settings)
+        self.entry = entry
+        if slug:
+            self.slug = slug
+        elif has_cjk(name):
+            # Pelican's unidecode misreads Chinese names (重庆 -> zhong-qing); pinyin reads them right.
+            self.slug = "-".join(lazy_pinyin(name)).lower()
+
+    def name_in(self, lang: str) -> str:
+        return self.entry.name_in(lang) if self.entry else self.name
+
+    def role_in(self, lang: str) -> str:
+        return self.entry.role_in(lang) if self.entry else ""
+
+    def field(self, key: str) -> str:
+        return self.entry.field(key) if self.entry else ""
+
+    @property
+    def description(self) -> str:
+        return self.entry.body if self.entry else ""
+
+    def __reduce__(self):
+        # Terms are rebuilt each run from the registries; pickling keeps only what identifies them.
+        return (self.__class__, (self.name, {}, None, self.slug))
+
+
+class Topic(Term):
+    pass
+
+
+class Official(Term):
+    pass
+
+
+class Person(Term):
+    pass
+
+
+TERM_CLASSES = {"topics": Topic, "officials": Official, "people": Person}

@@ -1,0 +1,237 @@
+"""listing_pages: every page that lists articles, in each interface language, and their feeds.
+
+Adds, for each language in ``PORTAL_LANGUAGES`` (the default at ``/``, the others under ``/<lang>/``):
+the home page and its pages (``/page/N/``), section pages (``/sections/<slug>/``), ``/topics/`` and each topic,
+``/officials/`` and each official, ``/people/<slug>/`` for reporters and editors; Atom feeds for the site
+(``/feeds/all.atom.xml``), each language, each topic and each official.
+
+A story is a translation group; a listing shows each story once, in the page's language where a version
+exists. Everything is computed in one pass over the stories at generator time (no rescan per term), and a
+registry entry with no article gets no page and no link.
+
+Signals: ``get_generators`` (returns ``ListingGenerator``, which runs after the articles generator).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+from pelican import signals
+from pelican.generators import Generator
+from pelican.utils import slugify
+
+from .feeds import write_feed
+
+logger = logging.getLogger(__name__)
+
+TERM_KINDS = ("topics", "officials", "people")
+
+
+def story_key(article) -> tuple:
+    """Newest first; ties broken by slug so the order never depends on reading order."""
+    return (-article.date.timestamp(), article.slug, article.lang)
+
+
+@dataclass
+class Story:
+    """One piece of news: its original and translations."""
+
+    original: object
+    versions: dict[str, object]
+
+    def version(self, lang: str):
+        return self.versions.get(lang, self.original)
+
+    @property
+    def date(self):
+        return self.original.date
+
+
+@dataclass
+class TermIndex:
+    """What one topic, official or person is linked to."""
+
+    term: object
+    stories: list[Story] = field(default_factory=list)
+    officials: Counter = field(default_factory=Counter)
+    topics: Counter = field(default_factory=Counter)
+
+    @property
+    def count(self) -> int:
+        return len(self.stories)
+
+    @property
+    def latest(self):
+        return self.stories[0].date if self.stories else None
+
+
+@dataclass
+class Section:
+    slug: str
+    names: dict[str, str]
+
+    def name_in(self, lang: str) -> str:
+        return self.names.get(lang) or self.names["en"]
+
+    @property
+    def url(self) -> str:
+        return f"sections/{self.slug}/"
+
+
+def lang_prefix(settings: dict, lang: str) -> str:
+    return "" if lang == settings["DEFAULT_LANG"] else f"{lang}/"
+
+
+def published(article) -> bool:
+    return getattr(article, "status", "published") == "published"
+
+
+def collect_stories(articles) -> list[Story]:
+    stories = []
+    for original in articles:
+        versions = {original.lang: original}
+        for translation in getattr(original, "translations", []):
+            if published(translation):
+                versions.setdefault(translation.lang, translation)
+        stories.append(Story(original, versions))
+    stories.sort(key=lambda s: story_key(s.original))
+    return stories
+
+
+def index_terms(stories: list[Story]) -> dict[str, dict[str, TermIndex]]:
+    """One pass: each story's terms, with co-occurrence counts for 'officials in this topic' and 'related'."""
+    index: dict[str, dict[str, TermIndex]] = {kind: {} for kind in TERM_KINDS}
+    for story in stories:
+        terms = {kind: [] for kind in TERM_KINDS}
+        for version in story.versions.values():
+            for kind, attr in (("topics", "topics"), ("officials", "officials"), ("people", "reporters"),
+                               ("people", "editors")):
+                for term in getattr(version, attr, []):
+                    if term not in terms[kind]:
+                        terms[kind].append(term)
+        for kind, found in terms.items():
+            for term in found:
+                entry = index[kind].get(term.slug)
+                if entry is None:
+                    entry = index[kind][term.slug] = TermIndex(term)
+                entry.stories.append(story)
+                entry.officials.update(o.slug for o in terms["officials"] if o is not term)
+                entry.topics.update(t.slug for t in terms["topics"] if t is not term)
+    return index
+
+
+def ranked(counter: Counter, index: dict[str, TermIndex], limit: int) -> list[tuple[object, int]]:
+    """Most shared first, then by name: deterministic."""
+    items = sorted(counter.items(), key=lambda kv: (-kv[1], index[kv[0]].term.name.casefold(), kv[0]))
+    return [(index[slug].term, count) for slug, count in items[:limit]]
+
+
+class ListingGenerator(Generator):
+    """Writes the listing pages and feeds for each interface language."""
+
+    def generate_context(self):
+        settings = self.settings
+        self.stories = collect_stories([a for a in self.context.get("articles", []) if published(a)])
+        self.terms = index_terms(self.stories)
+        self.sections = self._sections()
+        for kind, entries in self.terms.items():
+            for slug, entry in entries.items():
+                entry.term.count = entry.count
+                entry.term.latest = entry.latest
+                entry.term.has_page = True
+                entry.term.related_officials = ranked(entry.officials, self.terms["officials"], 8)
+                entry.term.related_topics = ranked(entry.topics, self.terms["topics"], 8)
+        for kind, terms in self.context.get("portal_terms", {}).items():
+            for slug, term in terms.items():
+                if slug not in self.terms[kind]:
+                    term.has_page = False
+                    term.count = 0
+        self.context["portal_stories"] = self.stories
+        self.context["portal_sections"] = self.sections
+        self.context["portal_topics"] = self._sorted_terms("topics")
+        self.context["portal_officials"] = self._sorted_terms("officials")
+        self.languages = list(settings["PORTAL_LANGUAGES"])
+
+    def _sections(self) -> dict[str, Section]:
+        configured = self.settings.get("PORTAL_SECTIONS", {})
+        sections = {}
+        for story in self.stories:
+            name = story.original.category.name
+            if name not in sections:
+                names = dict(configured.get(name) or {})
+                names.setdefault("en", name)
+                sections[name] = Section(slugify(name), names)
+            story.section = sections[name]
+        order = list(configured)
+        return dict(sorted(sections.items(), key=lambda kv: (order.index(kv[0]) if kv[0] in order else 99, kv[0])))
+
+    def _sorted_terms(self, kind: str) -> list:
+        entries = sorted(self.terms[kind].values(), key=lambda e: (-e.count, e.term.name.casefold()))
+        return [e.term for e in entries]
+
+    # --- writing -------------------------------------------------------------------------------------
+
+    def _write(self, writer, lang: str, url: str, template: str, items=None, **kwargs):
+        prefix = lang_prefix(self.settings, lang)
+        page_url = prefix + url
+        save_as = page_url + "index.html" if page_url.endswith("/") or not page_url else page_url
+        extra = {"page_lang": lang, "lang_prefix": prefix, "page_url": page_url, "page_path": url}
+        if items is not None:
+            extra["articles"] = items
+            kwargs["paginated"] = {"articles": items}
+        writer.write_file(
+            save_as,
+            self.get_template(template),
+            self.context,
+            relative_urls=self.settings["RELATIVE_URLS"],
+            template_name=template,
+            url=page_url,
+            **extra,
+            **kwargs,
+        )
+
+    def _versions(self, stories: list[Story], lang: str) -> list:
+        return [story.version(lang) for story in stories]
+
+    def _feed(self, save_as: str, stories: list[Story], lang: str, title: str) -> None:
+        write_feed(self.output_path, save_as, self._versions(stories, lang), self.settings, title, lang)
+
+    def generate_output(self, writer):
+        for lang in self.languages:
+            prefix = lang_prefix(self.settings, lang)
+            home = self._versions(self.stories, lang)
+            self._write(writer, lang, "", "index", home)
+            for section in self.sections.values():
+                stories = [s for s in self.stories if s.section is section]
+                self._write(writer, lang, section.url, "section", self._versions(stories, lang), section=section)
+            self._write(writer, lang, "topics/", "topics", None, terms=self.context["portal_topics"])
+            self._write(writer, lang, "officials/", "officials", None, terms=self.context["portal_officials"])
+            for kind, template in (("topics", "topic"), ("officials", "official"), ("people", "person")):
+                for entry in self.terms[kind].values():
+                    term = entry.term
+                    feed = None
+                    if kind != "people":
+                        feed = f"{prefix}{term.url}feed.atom.xml"
+                        self._feed(feed, entry.stories, lang, term.name_in(lang))
+                    self._write(
+                        writer, lang, term.url, template, self._versions(entry.stories, lang),
+                        term=term, term_feed=feed,
+                    )
+            self._feed(f"feeds/{lang}.atom.xml", [s for s in self.stories if lang in s.versions], lang,
+                       self.settings["PORTAL_LANGUAGES"][lang]["name"])
+        everything = sorted(
+            (v for s in self.stories for v in s.versions.values()), key=story_key
+        )
+        write_feed(self.output_path, "feeds/all.atom.xml", everything, self.settings, "", self.settings["DEFAULT_LANG"])
+
+
+def get_generators(pelican):
+    return ListingGenerator
+
+
+def register() -> None:
+    """Hook ``get_generators``: listing pages need the final article list, which exists only after the
+    articles generator ran, and a generator of our own can write paginated pages through Pelican's writer."""
+    signals.get_generators.connect(get_generators)

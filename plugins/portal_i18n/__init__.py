@@ -1,0 +1,134 @@
+"""portal_i18n: interface strings and dates in the language of each page.
+
+Adds Jinja's i18n extension to every generator's environment (``generator_init``), with gettext functions that
+read the language of the page being rendered (``page_lang``, or the article's or page's ``lang``), so one
+template serves English and Chinese and no page mixes the two. Catalogues are Babel ``.po`` files:
+``theme/translations/<lang>/LC_MESSAGES/messages.po`` plus ``plugins/*/translations/<lang>.po`` for strings a
+plugin's own partials use. Also adds date filters (``dateline``, ``long_date``, ``iso``) and the ``lang_of``,
+``lang_prefix_of`` and ``html_lang`` globals.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+from pathlib import Path
+
+from babel.messages.pofile import read_po
+from jinja2 import pass_context
+from pelican import signals
+
+logger = logging.getLogger(__name__)
+
+PLUGINS_ROOT = Path(__file__).resolve().parent.parent
+MONTHS_EN = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)
+
+
+@lru_cache(maxsize=8)
+def _load_catalogue(paths: tuple[tuple[str, int, int], ...]) -> dict:
+    messages: dict = {}
+    for path, _mtime, _size in paths:
+        with open(path, "rb") as handle:
+            catalogue = read_po(handle)
+        for message in catalogue:
+            if message.id and message.string and not message.fuzzy:
+                key = message.id if isinstance(message.id, str) else message.id[0]
+                messages[key] = message.string
+    return messages
+
+
+def catalogue_paths(theme: str, lang: str) -> list[Path]:
+    paths = [Path(theme) / "translations" / lang / "LC_MESSAGES" / "messages.po"]
+    paths += sorted(PLUGINS_ROOT.glob(f"*/translations/{lang}.po"))
+    return [p for p in paths if p.is_file()]
+
+
+def catalogue(theme: str, lang: str) -> dict:
+    # keyed on path, mtime and size so livereload picks up edits to a catalogue
+    key = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in catalogue_paths(theme, lang))
+    return _load_catalogue(key)
+
+
+def lang_of(context) -> str:
+    """The language of the page being rendered."""
+    if context.get("page_lang"):
+        return context["page_lang"]
+    for name in ("article", "page"):
+        item = context.get(name)
+        if item is not None and getattr(item, "lang", None):
+            return item.lang
+    return context.get("DEFAULT_LANG", "en")
+
+
+def make_gettext(theme: str, default_lang: str):
+    @pass_context
+    def gettext(context, message: str) -> str:
+        lang = lang_of(context)
+        if lang == default_lang:
+            return message
+        translated = catalogue(theme, lang).get(message)
+        return translated if isinstance(translated, str) else message
+
+    @pass_context
+    def ngettext(context, singular: str, plural: str, n: int) -> str:
+        lang = lang_of(context)
+        if lang == default_lang:
+            return singular if n == 1 else plural
+        translated = catalogue(theme, lang).get(singular)
+        if isinstance(translated, (list, tuple)):
+            return translated[0]
+        return translated or (singular if n == 1 else plural)
+
+    return gettext, ngettext
+
+
+def dateline(value) -> str:
+    """The visible publication time Chinese government sites require: ``YYYY-MM-DD HH:MM``."""
+    return value.strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+def long_date(value, lang: str) -> str:
+    if not value:
+        return ""
+    if lang.startswith("zh"):
+        return f"{value.year}年{value.month}月{value.day}日"
+    return f"{value.day} {MONTHS_EN[value.month - 1]} {value.year}"
+
+
+def iso(value) -> str:
+    return value.isoformat() if value else ""
+
+
+@pass_context
+def lang_prefix_of(context) -> str:
+    lang = lang_of(context)
+    return "" if lang == context.get("DEFAULT_LANG", "en") else f"{lang}/"
+
+
+@pass_context
+def html_lang(context) -> str:
+    lang = lang_of(context)
+    return context["PORTAL_LANGUAGES"].get(lang, {}).get("locale", lang)
+
+
+@pass_context
+def current_lang(context) -> str:
+    return lang_of(context)
+
+
+def on_generator_init(generator) -> None:
+    env = generator.env
+    env.add_extension("jinja2.ext.i18n")
+    gettext, ngettext = make_gettext(generator.theme, generator.settings["DEFAULT_LANG"])
+    env.install_gettext_callables(gettext, ngettext, newstyle=True)
+    env.filters.update({"dateline": dateline, "long_date": long_date, "iso": iso})
+    env.globals.update({"lang_of": current_lang, "lang_prefix_of": lang_prefix_of, "html_lang": html_lang})
+
+
+def register() -> None:
+    """Hook ``generator_init``: each Pelican generator has its own Jinja environment, so each gets the
+    extension and the language-aware gettext when it is created."""
+    signals.generator_init.connect(on_generator_init)

@@ -1,0 +1,16 @@
+"""Public-site settings: `invoke preview` and `invoke publish`. Absolute URLs from the SITEURL environment variable.
+
+SITEURL defaults to https://lanhai.example.gov (the demo city's fictional address); CI sets the real one.
+"""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from pelicanconf import *  # noqa: E402,F403
+
+SITEURL = os.environ.get("SITEURL", "https://lanhai.example.gov").rstrip("/")
+RELATIVE_URLS = False
+PORTAL_FEED_BASE = SITEURL + "/"
+DELETE_OUTPUT_DIRECTORY = True

@@ -1,0 +1,1 @@
+"""Test support helpers: system dependencies and external quality checkers."""
