@@ -93,6 +93,11 @@ FORMATTED_FIELDS = []  # Summary is plain text, escaped like every other metadat
 # Autoescape everywhere: metadata is text; only sanitised article bodies are marked safe (in templates).
 JINJA_ENVIRONMENT = {"trim_blocks": True, "lstrip_blocks": True, "autoescape": True, "extensions": []}
 
+# Theme assets linked from every page, in order (theme/static/css/*.css, theme/static/js/*.js).
+# One file per component; a plugin that brings a component adds its file here.
+PORTAL_STYLESHEETS = ["portal.css"]
+PORTAL_SCRIPTS = ["portal.js"]
+
 # --- Caching ---------------------------------------------------------------------------------------------
 # Content hashes, not mtimes (a git checkout resets mtimes); no gzip so an unchanged cache is cheap to save.
 CACHE_PATH = "cache/pelican"
