@@ -152,6 +152,8 @@ def on_article_generator_context(generator, metadata) -> None:
                 "give one of them another `Slug:`",
             )
         )
+        # The build fails on the error above; a provisional slug keeps Pelican from a vaguer warning first.
+        metadata["slug"] = f"{identity[1]}--duplicate-{len(STATE.problems)}"
     else:
         STATE.urls[identity] = path
 

@@ -1,0 +1,145 @@
+"""The content model through real Pelican builds: names resolve, bad metadata stops the build with path:line."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.support.sites import SiteBuildError, article, make_site
+
+
+def build_error(tmp_path, text: str, name: str = "articles/2026/bad-article.md") -> str:
+    with pytest.raises(SiteBuildError) as caught:
+        make_site(tmp_path, {name: text})
+    return caught.value.log
+
+
+def test_good_article_builds_and_resolves_aliases(tmp_path):
+    site = make_site(
+        tmp_path,
+        {
+            "articles/2026/renewal.md": article(
+                title="Renewal plan", topics="城市更新; public-transport", officials="Tao Ming Hui, 梁书文",
+                reporters="周怡然", slug="renewal",
+            )
+        },
+    )
+    html = site.read("2026/03/renewal/index.html")
+    # aliases resolve to the canonical names, linked to the canonical pages
+    assert 'href="../../../officials/tao-minghui/">Tao Minghui</a>' in html
+    assert ">Liang Shuwen</a>" in html
+    assert 'href="../../../topics/urban-renewal/">Urban renewal</a>' in html
+    assert ">Zhou Yiran</a>" in html
+    assert "Tao Ming Hui" not in html and "梁书文" not in html
+
+
+@pytest.mark.parametrize(
+    ("fields", "line", "expected"),
+    [
+        ({"officials": "Liang Shuwn"}, 5, r"unknown official `Liang Shuwn` in `Officials`: did you mean Liang Shuwen\?"),
+        ({"topics": "Urban renewel"}, 3, r"unknown topic `Urban renewel` in `Topics`: did you mean Urban renewal\?"),
+        ({"date": "2026-02-30 09:00"}, 2, r"`Date: 2026-02-30 09:00` is not a real date"),
+        ({"date": "18 March 2026"}, 2, r"`Date: 18 March 2026` must be written YYYY-MM-DD HH:MM"),
+        ({"title": ""}, 1, r"`Title` is required"),
+        ({"topics": ""}, 1, r"`Topics` is required"),
+        ({"lang": "fr"}, 5, r"`Lang: fr` is not supported"),
+        ({"category": "Polcy"}, 5, r"unknown section `Polcy`: did you mean Policy\?"),
+        ({"offcials": "Tao Minghui"}, 5, r"unknown metadata key `Offcials`; did you mean `Officials`\?"),
+        ({"image": "images/missing.jpg", "image_alt": "A picture"}, 5, r"image `images/missing.jpg` does not exist"),
+        ({"image": "../../etc/passwd", "image_alt": "x"}, 5, r"`\.\./\.\./etc/passwd` points outside content/"),
+    ],
+)
+def test_bad_metadata_stops_the_build_with_path_line_and_value(tmp_path, fields, line, expected):
+    values = {"title": "A headline", "date": "2026-03-18 09:30", "topics": "Public transport", "editors": "Wang Siqi"}
+    values.update(fields)
+    # drop empty required keys entirely, as an editor who forgot them would
+    text = article(**{k: (v if v else None) for k, v in values.items()})
+    log = build_error(tmp_path, text)
+    assert re.search(rf"content/articles/2026/bad-article\.md:{line}: error: {expected}", log), log
+    assert "Traceback" not in log
+    assert "nothing was written" in log
+    assert not (tmp_path / "output" / "index.html").exists()
+
+
+def test_every_problem_is_reported_in_one_run(tmp_path):
+    with pytest.raises(SiteBuildError) as caught:
+        make_site(
+            tmp_path,
+            {
+                "articles/2026/a.md": article(officials="Nobody Known"),
+                "articles/2026/b.md": article(title="Other", topics="No Such Topic"),
+            },
+        )
+    log = caught.value.log
+    assert "a.md:5: error: unknown official `Nobody Known`" in log
+    assert "b.md:3: error: unknown topic `No Such Topic`" in log
+
+
+def test_duplicate_slug_is_an_error_naming_both_files(tmp_path):
+    with pytest.raises(SiteBuildError) as caught:
+        make_site(
+            tmp_path,
+            {
+                "articles/2026/one.md": article(slug="same-slug"),
+                "articles/2025/two.md": article(title="Two", slug="same-slug"),
+            },
+        )
+    assert re.search(r"slug `same-slug` in language `en` is already used by content/articles/202[56]/(one|two)\.md",
+                     caught.value.log)
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (b"", "the file is empty"),
+        (b"Title: x\n", "the file has a header but no body text"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "NUL bytes"),
+        ("Title: 标题\n\n正文".encode("gbk"), "not UTF-8"),
+        (b"Title: ok\nDate: 2026-01-01 10:00\nTopics: Public transport\nEditors: Wang Siqi\n\nBell \x07 here\n",
+         "control character U+0007"),
+    ],
+)
+def test_unreadable_files_get_a_clear_error(tmp_path, data, expected):
+    log = build_error(tmp_path, data)  # type: ignore[arg-type]
+    assert "content/articles/2026/bad-article.md:" in log
+    assert expected in log
+    assert "Traceback" not in log
+
+
+def test_translation_shares_slug_and_links_both_ways(tmp_path):
+    site = make_site(
+        tmp_path,
+        {
+            "articles/2026/metro.md": article(slug="metro", lang="en"),
+            "articles/2026/metro.zh.md": article(title="地铁4号线开通", slug="metro", lang="zh",
+                                                 topics="公共交通", editors="王思琪"),
+        },
+    )
+    en = site.read("2026/03/metro/index.html")
+    zh = site.read("zh/2026/03/metro/index.html")
+    assert 'hreflang="zh-CN" href="../../../zh/2026/03/metro/"' in en
+    assert 'hreflang="en" href="../../../../2026/03/metro/"' in zh
+    assert '<html lang="zh-CN"' in zh and '<html lang="en"' in en
+    assert "责任编辑：" in zh
+
+
+def test_metadata_is_escaped_and_template_syntax_is_text(tmp_path):
+    site = make_site(
+        tmp_path,
+        {
+            "articles/2026/hostile.md": article(
+                title='Mayor\'s "plan" & <b>bold</b> {{ SITENAME }} </script>',
+                summary="<img src=x onerror=alert(1)> {% if true %}x{% endif %}",
+                source="<script>alert(1)</script>",
+                slug="hostile",
+                body="Text <script>alert(1)</script> and <a href=\"javascript:alert(1)\">link</a>.",
+            )
+        },
+    )
+    html = site.read("2026/03/hostile/index.html")
+    assert "<b>bold</b>" not in html and "&lt;b&gt;bold&lt;/b&gt;" in html
+    assert "{{ SITENAME }}" in html  # shown, never evaluated
+    assert "<script>alert(1)</script>" not in html
+    assert "onerror=alert" not in html.replace("&lt;img src=x onerror=alert(1)&gt;", "")
+    assert "javascript:" not in html

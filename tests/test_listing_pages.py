@@ -1,0 +1,199 @@
+"""Topic, official and people pages through a real build of fixture content (issue 4)."""
+
+from __future__ import annotations
+
+import feedparser
+import pytest
+from bs4 import BeautifulSoup
+
+from tests.support import checkers
+from tests.support.sites import DEFAULT_REGISTRY, article, make_site
+
+REGISTRY = {
+    **DEFAULT_REGISTRY,
+    "officials/he-jianguo.md": "Title: He Jianguo\nAliases: 何建国\nRole: Party Secretary\nRole_Zh: 市委书记\n\nSecretary.\n",
+    "topics/housing.md": "Title: Housing\nAliases: 住房保障\n\nHomes.\n",
+    "topics/food-safety.md": "Title: Food safety\nAliases: 食品安全\n\nNever used.\n",
+    "officials/han-yiming.md": "Title: Han Yiming\nAliases: 韩一鸣\nRole: Director\n\nNever named.\n",
+}
+
+
+def transport_article(n: int) -> str:
+    # 25 transport articles; every one names the mayor (spelt three ways), every third the vice mayor.
+    spelling = ["Tao Minghui", "陶明辉", "Tao Ming-hui"][n % 3]
+    officials = spelling + (", Liang Shuwen" if n % 3 == 0 else "")
+    topics = "Public transport" + (", Urban renewal" if n % 2 == 0 else "")
+    return article(
+        title=f"Transport update {n:02d}",
+        date=f"2025-{1 + n // 28:02d}-{1 + n % 28:02d} 09:{n:02d}",
+        topics=topics,
+        officials=officials,
+        reporters="Zhou Yiran",
+        slug=f"transport-update-{n:02d}",
+    )
+
+
+def fixture_files() -> dict[str, str]:
+    files = {f"articles/2025/transport-update-{n:02d}.md": transport_article(n) for n in range(25)}
+    files["articles/2025/transport-update-00.zh.md"] = article(
+        title="交通动态 00", date="2025-01-01 10:00", topics="公共交通", officials="陶明辉",
+        editors="王思琪", lang="zh", slug="transport-update-00",
+    )
+    files["articles/2025/housing-zh-only.zh.md"] = article(
+        title="住房保障新政", date="2025-03-01 10:00", topics="住房保障", officials="何建国", editors="王思琪",
+        lang="zh", slug="housing-zh-only",
+    )
+    return files
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """The publish build: absolute URLs, as readers and feed readers get them."""
+    return make_site(tmp_path_factory.mktemp("listing"), fixture_files(), registry=REGISTRY, publish=True,
+                     SITEURL="https://lanhai.example.gov")
+
+
+@pytest.fixture(scope="module")
+def dev_site(tmp_path_factory):
+    """The development build of the same content: relative URLs, so it can be served on loopback with its CSS."""
+    return make_site(tmp_path_factory.mktemp("listing-dev"), fixture_files(), registry=REGISTRY)
+
+
+def page(site, relative: str) -> BeautifulSoup:
+    return BeautifulSoup(site.read(relative), "html.parser")
+
+
+def test_topics_index_lists_topics_with_articles_counts_and_latest_date(site):
+    index = page(site, "topics/index.html")
+    cards = {c.select_one("h2 a").get_text(): c for c in index.select(".app-card")}
+    assert set(cards) == {"Public transport", "Urban renewal", "Housing"}
+    assert "25 articles" in cards["Public transport"].get_text()
+    assert "13 articles" in cards["Urban renewal"].get_text()
+    assert "1 article" in cards["Housing"].get_text()
+    latest = cards["Public transport"].select_one("time")
+    assert latest.get_text() == "2025-01-25 09:24"
+
+
+def test_topic_is_paginated_twenty_a_page_with_prev_next(site):
+    first = page(site, "topics/public-transport/index.html")
+    second = page(site, "topics/public-transport/page/2/index.html")
+    assert len(first.select(".app-list__item")) == 20
+    assert len(second.select(".app-list__item")) == 5
+    assert first.select_one("link[rel=next]")["href"] == "https://lanhai.example.gov/topics/public-transport/page/2/"
+    assert second.select_one("link[rel=prev]")["href"] == "https://lanhai.example.gov/topics/public-transport/"
+    assert first.select_one(".app-pagination a[rel=next]") is not None
+    assert not site.exists("topics/public-transport/page/3/index.html")
+    titles = [a.get_text() for a in first.select(".app-list__title a")] + [
+        a.get_text() for a in second.select(".app-list__title a")
+    ]
+    assert titles == [f"Transport update {n:02d}" for n in range(24, -1, -1)]
+
+
+def test_topic_page_shows_registry_description_officials_and_related_topics(site):
+    topic = page(site, "topics/public-transport/index.html")
+    assert "Buses and metro." in topic.get_text()
+    officials = [li.get_text(" ", strip=True) for li in topic.select("#officials-heading + ul li")]
+    assert officials == ["Tao Minghui (25)", "Liang Shuwen (9)"]
+    related = [li.get_text(" ", strip=True) for li in topic.select("#related-heading + ul li")]
+    assert related == ["Urban renewal (13)"]
+    feed_link = topic.select_one('link[rel=alternate][type="application/atom+xml"][href*="topics/public-transport"]')
+    assert feed_link["href"] == "https://lanhai.example.gov/topics/public-transport/feed.atom.xml"
+    assert topic.select_one("a.app-feed-link")["href"] == feed_link["href"]
+
+
+def test_aliases_resolve_to_one_canonical_official_page(site):
+    mayor = page(site, "officials/tao-minghui/index.html")
+    assert mayor.h1.get_text(strip=True) == "Tao Minghui"
+    assert "Mayor of Lanhai" in mayor.get_text()
+    assert "25 articles" in mayor.get_text()  # the translated story counts once
+    topics = [li.get_text(" ", strip=True) for li in mayor.select("#topics-heading + ul li")]
+    assert topics[0] == "Public transport (25)"
+
+
+def test_chinese_pages_use_chinese_names_and_mark_each_item_language(site):
+    zh_topic = page(site, "zh/topics/public-transport/index.html")
+    assert zh_topic.html["lang"] == "zh-CN"
+    assert zh_topic.h1.get_text(strip=True) == "公共交通"
+    items = zh_topic.select(".app-list__item")
+    # the translated story appears in Chinese; the others stay English and say so
+    chinese = [i for i in items if not i.get("lang")]
+    english = [i for i in items if i.get("lang") == "en"]
+    assert [i.select_one("a").get_text() for i in chinese] == []  # page 1 holds the 20 newest, all English
+    assert len(english) == 20
+    zh_mayor = page(site, "zh/officials/tao-minghui/index.html")
+    assert zh_mayor.h1.get_text(strip=True) == "陶明辉"
+    assert "澜海市市长" in zh_mayor.get_text()
+    last = page(site, "zh/officials/tao-minghui/page/2/index.html")
+    assert "交通动态 00" in [a.get_text() for a in last.select(".app-list__title a")]
+
+
+def test_registry_entries_without_articles_get_no_page_and_no_link(site):
+    assert not site.exists("topics/food-safety/index.html")
+    assert not site.exists("officials/han-yiming/index.html")
+    for relative in ("topics/index.html", "officials/index.html", "zh/topics/index.html"):
+        html = site.read(relative)
+        assert "food-safety" not in html and "han-yiming" not in html
+
+
+def test_people_pages_list_reported_and_edited_articles(site):
+    reporter = page(site, "people/zhou-yiran/index.html")
+    assert reporter.h1.get_text(strip=True) == "Zhou Yiran"
+    assert len(reporter.select(".app-list__item")) == 20
+    assert site.exists("people/zhou-yiran/page/2/index.html")
+    editor = page(site, "zh/people/wang-siqi/index.html")
+    assert editor.h1.get_text(strip=True) == "王思琪"
+
+
+def test_article_pages_link_every_official_topic_reporter_and_editor(site):
+    art = page(site, "2025/01/transport-update-00/index.html")
+    hrefs = {a["href"] for a in art.select("a[href]")}
+    for url in ("officials/tao-minghui/", "officials/liang-shuwen/", "topics/public-transport/",
+                "topics/urban-renewal/", "people/zhou-yiran/", "people/wang-siqi/"):
+        assert f"https://lanhai.example.gov/{url}" in hrefs
+    zh = page(site, "zh/2025/01/transport-update-00/index.html")
+    assert "https://lanhai.example.gov/zh/officials/tao-minghui/" in {a["href"] for a in zh.select("a[href]")}
+
+
+@pytest.mark.parametrize(
+    "feed",
+    ["feeds/all.atom.xml", "feeds/en.atom.xml", "feeds/zh.atom.xml", "topics/public-transport/feed.atom.xml",
+     "zh/officials/tao-minghui/feed.atom.xml"],
+)
+def test_feeds_are_valid_atom(site, feed):
+    path = site.output / feed
+    assert checkers.validate_atom(path) == []
+    assert checkers.validate_atom_jing(path) == []
+    parsed = feedparser.parse(path.read_bytes())
+    assert not parsed.bozo and parsed.version == "atom10"
+    assert parsed.entries
+    for entry in parsed.entries:
+        assert entry.link.startswith("https://lanhai.example.gov/")
+        assert entry.id.startswith("tag:lanhai.example.gov,")
+
+
+def test_topic_feed_has_the_topics_articles(site):
+    parsed = feedparser.parse((site.output / "topics/urban-renewal/feed.atom.xml").read_bytes())
+    assert len(parsed.entries) == 13
+    assert parsed.entries[0].title == "Transport update 24"
+
+
+def test_listing_order_is_deterministic_for_equal_dates(tmp_path):
+    files = {
+        f"articles/2026/same-{name}.md": article(title=f"Same {name}", slug=f"same-{name}", date="2026-01-01 09:00")
+        for name in ("c", "a", "b")
+    }
+    site = make_site(tmp_path, files)
+    titles = [a.get_text() for a in page(site, "topics/public-transport/index.html").select(".app-list__title a")]
+    assert titles == ["Same a", "Same b", "Same c"]
+
+
+def test_new_page_kinds_pass_nu_and_axe(dev_site, browser):
+    kinds = ["topics/index.html", "topics/public-transport/index.html", "topics/public-transport/page/2/index.html",
+             "officials/index.html", "officials/tao-minghui/index.html", "people/zhou-yiran/index.html",
+             "zh/topics/public-transport/index.html", "zh/officials/tao-minghui/index.html"]
+    messages = checkers.run_vnu([dev_site.output / k for k in kinds])
+    assert not messages, checkers.format_vnu(messages)
+    with checkers.serve_directory(dev_site.output) as base:
+        for kind in kinds:
+            violations = checkers.run_axe(browser, f"{base}/{kind}")
+            assert not violations, (kind, checkers.format_axe(violations))
