@@ -6,7 +6,9 @@ Adds:
 - the registries of officials, topics and people, loaded once per build (``article_generator_init``);
 - validation and conversion of each article's metadata into ``Topic``/``Official``/``Person`` terms
   (``article_generator_context``, which still fires when Pelican's reader cache served the file);
-- one ``ContentError`` listing every problem, raised before anything is written (``all_generators_finalized``).
+- one ``ContentError`` listing every problem, raised before anything is written: as soon as the static generator
+  starts reading (``static_generator_preread``, so no linked file outside content/ is touched), or at the latest
+  at ``all_generators_finalized``.
 
 The same model (``content_model.model``) backs ``invoke check``, ``invoke import`` and ``invoke new``.
 """
@@ -70,9 +72,10 @@ def resolve_content_path(settings: dict, value: str) -> Path | None:
     value = value.strip()
     for prefix in ("{static}", "{attach}", "{filename}"):
         if value.startswith(prefix):
-            value = value[len(prefix) :]
+            # after a Pelican prefix, a leading slash means the content root
+            value = value[len(prefix) :].lstrip("/")
     root = content_root(settings)
-    if os.path.isabs(value.lstrip("/")) or value.startswith("~"):
+    if os.path.isabs(value) or value.startswith("~"):
         return None
     candidate = (root / value.lstrip("/")).resolve()
     try:
@@ -96,6 +99,14 @@ def on_article_generator_init(generator) -> None:
     registries = model.load_registries(content_root(generator.settings))
     STATE.registries = registries
     STATE.problems.extend(registries.problems)
+    STATE.problems.extend(model.find_escaping_symlinks(content_root(generator.settings)))
+    for official in registries.officials:
+        photo = official.field("photo")
+        if photo:
+            target = resolve_content_path(generator.settings, photo)
+            if target is None or not target.is_file():
+                where = "points outside content/" if target is None else "does not exist under content/"
+                STATE.problems.append(Problem(official.path, 1, "error", f"`Photo: {photo}` {where}"))
     for kind, cls in TERM_CLASSES.items():
         STATE.terms[kind] = {
             entry.slug: cls(entry.title, generator.settings, entry=entry, slug=entry.slug)
@@ -162,6 +173,14 @@ def on_page_generator_context(generator, metadata) -> None:
     STATE.problems.extend(metadata.get("portal_problems", []))
 
 
+def on_static_generator_preread(generator) -> None:
+    """Articles and pages are read by now: stop before Pelican touches static files that links point at
+    (a `{static}/../x` target outside content/ must not even be read)."""
+    errors = [p for p in STATE.problems if p.severity == "error"]
+    if errors:
+        raise ContentError(sorted(set(STATE.problems)))
+
+
 def on_all_generators_finalized(generators) -> None:
     """Stop before anything is written when content has errors; warnings are logged (fatal in strict builds)."""
     problems = sorted(set(STATE.problems))
@@ -179,4 +198,5 @@ def register() -> None:
     signals.article_generator_init.connect(on_article_generator_init)
     signals.article_generator_context.connect(on_article_generator_context)
     signals.page_generator_context.connect(on_page_generator_context)
+    signals.static_generator_preread.connect(on_static_generator_preread)
     signals.all_generators_finalized.connect(on_all_generators_finalized)

@@ -53,5 +53,15 @@ def build(settings_file: str | Path, overrides: dict | None = None, fatal: str =
         if str(exc) == "Warning or error encountered":
             print("Build stopped at the message above (this build treats it as an error).", file=sys.stderr)
             raise BuildFailed(str(exc)) from None
-        raise
+        _internal_error(exc, verbose)
+    except Exception as exc:  # noqa: BLE001 - anything else is reported as one line, not a traceback
+        _internal_error(exc, verbose)
     return settings
+
+
+def _internal_error(exc: Exception, verbose: bool) -> None:
+    if verbose:
+        logger.exception("build failed")
+    print(f"error: the build failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+    print("Build stopped; nothing was published. Run with --verbose for the developer's traceback.", file=sys.stderr)
+    raise BuildFailed(str(exc)) from None

@@ -11,6 +11,7 @@ import dataclasses
 import datetime as dt
 import difflib
 import hashlib
+import os
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
@@ -58,8 +59,38 @@ YAML_FENCE = re.compile(r"^-{3}\s*$")
 # C0 controls other than tab/LF/CR, DEL, and C1 controls never belong in text.
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 BIDI_CONTROLS = re.compile(r"[\u202a-\u202e\u2066-\u2069]")
+# Unicode line and paragraph separators: invisible line breaks that editors cannot see; replaced by spaces.
+LINE_SEPARATORS = re.compile(r"[\u2028\u2029]")
 NAME_NOISE = re.compile(r"[\s\-_.·‧'’]+")
 CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+# What article bodies may contain as HTML (tables, figures, abbreviations, footnotes, definition lists, details);
+# everything else, event handlers and script URLs included, is removed by the reader's sanitiser.
+ALLOWED_TAGS = frozenset({
+    "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "dd", "del", "details", "dfn", "div", "dl",
+    "dt", "em", "figcaption", "figure", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins", "kbd", "li", "mark",
+    "ol", "p", "pre", "q", "s", "samp", "small", "span", "strong", "sub", "summary", "sup", "table", "tbody", "td",
+    "tfoot", "th", "thead", "time", "tr", "u", "ul", "var", "wbr",
+})
+ALLOWED_ATTRIBUTES = {
+    "*": frozenset({"id", "lang", "dir", "title"}),
+    "a": frozenset({"href", "hreflang", "class"}),
+    "img": frozenset({"src", "alt", "width", "height"}),
+    "td": frozenset({"colspan", "rowspan"}),
+    "th": frozenset({"colspan", "rowspan", "scope"}),
+    "ol": frozenset({"start", "reversed"}),
+    "li": frozenset({"value", "class"}),
+    "div": frozenset({"class"}),
+    "sup": frozenset({"class"}),
+    "time": frozenset({"datetime"}),
+    "abbr": frozenset({"title"}),
+    "iframe": frozenset({"src", "title", "width", "height", "allowfullscreen"}),
+}
+URL_SCHEMES = frozenset({"http", "https", "mailto", "tel"})
+RAW_TAG = re.compile(r"<(?P<close>/?)(?P<tag>[A-Za-z][A-Za-z0-9-]*)(?P<attrs>(?:\s[^<>]*)?)/?>")
+RAW_ATTR = re.compile(r"""(?P<name>[^\s=/>"']+)(?:\s*=\s*(?P<value>"[^"]*"|'[^']*'|[^\s>]+))?""")
+INTRASITE_LINK = re.compile(r"""(?:href|src)\s*=\s*(["'])\{(?P<what>static|attach|filename)\}(?P<path>[^"'#?]*)""")
+MARKDOWN_LINK_TARGET = re.compile(r"\]\(\s*<?\{(?P<what>static|attach|filename)\}(?P<path>[^)\s>#?]*)")
 
 
 class ContentError(Exception):
@@ -166,6 +197,10 @@ def text_problems(path: str, text: str, first_line: int = 1) -> list[Problem]:
             problems.append(
                 Problem(path, first_line + offset, "error", f"control character U+{ord(char):04X}; delete it")
             )
+        if LINE_SEPARATORS.search(line):
+            problems.append(
+                Problem(path, first_line + offset, "warning", "invisible line separator U+2028/U+2029; replaced by a space")
+            )
         if BIDI_CONTROLS.search(line):
             char = BIDI_CONTROLS.search(line).group()
             problems.append(
@@ -181,9 +216,11 @@ def text_problems(path: str, text: str, first_line: int = 1) -> list[Problem]:
 
 def parse_source(path: str, text: str) -> Source:
     """Split text into header fields (with their line numbers) and body, as Python-Markdown's meta does."""
+    problems: list[Problem] = text_problems(path, text)
+    # Warned about above; removed so that none reaches HTML, feeds or sitemaps.
+    text = LINE_SEPARATORS.sub(" ", BIDI_CONTROLS.sub("", text))
     lines = text.split("\n")
     fields: dict[str, Field] = {}
-    problems: list[Problem] = []
     index = 0
     if lines and YAML_FENCE.match(lines[0]):
         index = 1
@@ -215,7 +252,6 @@ def parse_source(path: str, text: str) -> Source:
         index += 1
     body = "\n".join(lines[index:])
     source = Source(path, fields, body, index + 1, problems)
-    problems.extend(text_problems(path, text))
     if not fields:
         source.problem(None, "error", "no metadata header; start the file with lines like `Title: ...`")
     elif not body.strip():
@@ -229,6 +265,92 @@ def read_source(path: Path, relative_to: Path | None = None) -> Source:
     if text is None:
         return Source(shown, {}, "", 1, problems)
     return parse_source(shown, text)
+
+
+def body_line_of(source: Source, needle: str) -> int:
+    """The line of the body where ``needle`` first appears (for messages about rendered HTML)."""
+    for offset, line in enumerate(source.body.split("\n")):
+        if needle in line:
+            return source.body_line + offset
+    return source.body_line
+
+
+def find_dropped_html(source: Source, embed_hosts: Iterable[str] = ()) -> list[Problem]:
+    """Raw HTML in the body that the sanitiser will remove, one warning per line, so editors learn why it vanished."""
+    problems = []
+    embed_hosts = tuple(embed_hosts)
+    in_fence = False
+    for offset, line in enumerate(source.body.split("\n")):
+        if line.lstrip().startswith(("```", "~~~")):
+            in_fence = not in_fence
+        if in_fence or line.startswith("    "):
+            continue
+        for match in RAW_TAG.finditer(re.sub(r"`[^`]*`", "", line)):
+            tag = match.group("tag").lower()
+            number = source.body_line + offset
+            if tag == "iframe" and embed_hosts:
+                src = re.search(r"""src\s*=\s*["']?https://([^/"'\s>]+)""", match.group("attrs") or "")
+                if not src or src.group(1).lower() not in embed_hosts:
+                    problems.append(Problem(source.path, number, "warning",
+                                            "this <iframe> is removed: embeds are allowed only from " + ", ".join(embed_hosts)))
+                continue
+            if tag not in ALLOWED_TAGS:
+                if not match.group("close"):
+                    problems.append(Problem(source.path, number, "warning",
+                                            f"<{tag}> is removed from the published page (not allowed in articles)"))
+                continue
+            allowed = ALLOWED_ATTRIBUTES["*"] | ALLOWED_ATTRIBUTES.get(tag, frozenset())
+            for attr in RAW_ATTR.finditer(match.group("attrs") or ""):
+                name = attr.group("name").lower()
+                value = (attr.group("value") or "").strip("\"'").strip().lower()
+                if name not in allowed:
+                    problems.append(Problem(source.path, number, "warning",
+                                            f"attribute `{name}` on <{tag}> is removed (not allowed in articles)"))
+                elif name in ("href", "src") and ":" in value.split("/")[0] and value.split(":")[0] not in URL_SCHEMES:
+                    problems.append(Problem(source.path, number, "warning",
+                                            f"the `{value.split(':')[0]}:` link on <{tag}> is removed (only http, https, mailto, tel)"))
+    return problems
+
+
+def check_link_targets(source: Source, html: str, content_root: Path, source_dir: Path) -> list[Problem]:
+    """``{static}``/``{attach}``/``{filename}`` targets must exist inside content/ (no ``..`` escapes, no symlinks out)."""
+    problems = []
+    root = content_root.resolve()
+    seen = set()
+    for match in list(INTRASITE_LINK.finditer(html)) + list(MARKDOWN_LINK_TARGET.finditer(source.body)):
+        what, target = match.group("what"), match.group("path")
+        if (what, target) in seen:
+            continue
+        seen.add((what, target))
+        shown = "{" + what + "}" + target
+        line = body_line_of(source, shown)
+        relative = target.replace("%20", " ")
+        base = root if relative.startswith("/") else source_dir
+        candidate = (base / relative.lstrip("/")).resolve()
+        try:
+            candidate.relative_to(root)
+        except ValueError:
+            problems.append(Problem(source.path, line, "error", f"`{shown}` points outside content/; link to a file under content/"))
+            continue
+        if not candidate.is_file():
+            problems.append(Problem(source.path, line, "error", f"`{shown}` points to a file that does not exist"))
+    return problems
+
+
+def find_escaping_symlinks(content_root: Path) -> list[Problem]:
+    """Symlinks under content/ that lead outside it: Pelican would follow them and publish what they point at."""
+    root = content_root.resolve()
+    problems = []
+    for folder, dirs, files in os.walk(root, followlinks=False):
+        for name in sorted(dirs + files):
+            path = Path(folder) / name
+            if path.is_symlink():
+                try:
+                    path.resolve().relative_to(root)
+                except ValueError:
+                    shown = f"{root.name}/{path.relative_to(root)}"
+                    problems.append(Problem(shown, 1, "error", "this symbolic link leads outside content/; replace it with the file itself"))
+    return problems
 
 
 def parse_date(value: str) -> dt.datetime | None:

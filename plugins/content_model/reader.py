@@ -15,39 +15,34 @@ from . import model
 
 logger = logging.getLogger(__name__)
 
-# What articles need (tables, figures, abbreviations, footnotes, definition lists, details), nothing active.
-ALLOWED_TAGS = {
-    "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "dd", "del", "details", "dfn", "div", "dl",
-    "dt", "em", "figcaption", "figure", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins", "kbd", "li", "mark",
-    "ol", "p", "pre", "q", "s", "samp", "small", "span", "strong", "sub", "summary", "sup", "table", "tbody", "td",
-    "tfoot", "th", "thead", "time", "tr", "u", "ul", "var", "wbr",
-}
-ALLOWED_ATTRIBUTES = {
-    "*": {"id", "lang", "dir", "title"},
-    "a": {"href", "hreflang", "class"},
-    "img": {"src", "alt", "width", "height"},
-    "td": {"colspan", "rowspan"},
-    "th": {"colspan", "rowspan", "scope"},
-    "ol": {"start", "reversed"},
-    "li": {"value", "class"},
-    "div": {"class"},
-    "sup": {"class"},
-    "time": {"datetime"},
-    "abbr": {"title"},
-}
-URL_SCHEMES = {"http", "https", "mailto", "tel"}
 TAG_RE = re.compile(r"<[^>]+>")
 SPACE_RE = re.compile(r"\s+")
 SUMMARY_CHARS = {"zh": 120, "en": 280}
 
 
-def sanitise(html: str) -> str:
-    """Allow-list sanitising of rendered Markdown (raw HTML in articles passes Python-Markdown untouched)."""
+IFRAME_RE = re.compile(r"<iframe\b[^>]*>.*?</iframe>|<iframe\b[^>]*/?>", re.S | re.I)
+IFRAME_HOST_RE = re.compile(r"""src\s*=\s*["']https://([^/"'\s>]+)/""", re.I)
+
+
+def sanitise(html: str, embed_hosts: tuple[str, ...] = ()) -> str:
+    """Allow-list sanitising of rendered Markdown (raw HTML in articles passes Python-Markdown untouched).
+
+    Video embeds (``<iframe>``) survive only from hosts listed in ``PORTAL_EMBED_HOSTS``, over https.
+    """
+    tags = set(model.ALLOWED_TAGS)
+    if embed_hosts:
+        tags.add("iframe")
+
+        def keep_listed(match: re.Match) -> str:
+            host = IFRAME_HOST_RE.search(match.group(0))
+            return match.group(0) if host and host.group(1).lower() in embed_hosts else ""
+
+        html = IFRAME_RE.sub(keep_listed, html)
     return nh3.clean(
         html,
-        tags=ALLOWED_TAGS,
-        attributes=ALLOWED_ATTRIBUTES,
-        url_schemes=URL_SCHEMES,
+        tags=tags,
+        attributes={tag: set(attrs) for tag, attrs in model.ALLOWED_ATTRIBUTES.items()},
+        url_schemes=set(model.URL_SCHEMES),
         link_rel=None,
         strip_comments=True,
     )
@@ -86,6 +81,7 @@ class PortalMarkdownReader(BaseReader):
         )
         self._content_root = os.path.abspath(settings["PATH"])
         self._model_settings = model.Settings.from_pelican(settings)
+        self._embed_hosts = tuple(h.lower() for h in settings.get("PORTAL_EMBED_HOSTS", ()))
 
     def _shown_path(self, source_path: str) -> str:
         return os.path.relpath(source_path, os.path.dirname(self._content_root))
@@ -104,7 +100,13 @@ class PortalMarkdownReader(BaseReader):
             model.validate_page(source, self._model_settings)
 
         self._md.reset()
-        html = sanitise(self._md.convert(source.body)) if source.body.strip() else ""
+        html = sanitise(self._md.convert(source.body), self._embed_hosts) if source.body.strip() else ""
+        if text is not None:
+            source.problems.extend(
+                model.check_link_targets(
+                    source, html, model.Path(self._content_root), model.Path(source_path).parent
+                )
+            )
         lang = source.get("lang") or self.settings["DEFAULT_LANG"]
 
         metadata = {
