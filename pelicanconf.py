@@ -95,8 +95,8 @@ JINJA_ENVIRONMENT = {"trim_blocks": True, "lstrip_blocks": True, "autoescape": T
 
 # Theme assets linked from every page, in order (theme/static/css/*.css, theme/static/js/*.js).
 # One file per component; a plugin that brings a component adds its file here.
-PORTAL_STYLESHEETS = ["portal.css"]
-PORTAL_SCRIPTS = ["portal.js"]
+PORTAL_STYLESHEETS = ["portal.css", "share.css", "display.css", "reader.css"]
+PORTAL_SCRIPTS = ["portal.js", "share.js", "display.js"]
 
 # --- Caching ---------------------------------------------------------------------------------------------
 # Content hashes, not mtimes (a git checkout resets mtimes); no gzip so an unchanged cache is cheap to save.
@@ -109,7 +109,8 @@ CONTENT_CACHING_LAYER = "reader"
 
 # --- Plugins (explicit list: no auto-discovery) --------------------------------------------------------
 PLUGIN_PATHS = ["plugins"]
-PLUGINS = ["content_model", "portal_i18n", "listing_pages"]
+PLUGINS = ["content_model", "portal_i18n", "listing_pages", "images", "publishing", "share_cards", "share",
+           "reader_features", "search", "discovery"]
 
 # content_model
 # PORTAL_LANGUAGES: interface languages; the first is DEFAULT_LANG, served at /, the others under /<lang>/.
@@ -125,3 +126,33 @@ PORTAL_SECTIONS = {
     "Speeches": {"en": "Speeches", "zh": "讲话"},
     "Interpretation": {"en": "Interpretation", "zh": "解读"},
 }
+
+# share (plugins/share): share links, WeChat QR codes, canonical/Open Graph/Twitter/JSON-LD metadata.
+# SHARE_NETWORKS: which share entries each article shows, in order; a list (every language) or {lang: [keys]}.
+# Keys: wechat (QR code), weibo, qq, qzone, x, facebook, linkedin, telegram, whatsapp, email, copy, native.
+# Languages not given use the plugin's default: Chinese pages lead with wechat, weibo, qq; [] hides the block.
+# SHARE_NETWORKS = {"zh": ["wechat", "weibo", "qq", "qzone", "email", "copy", "native"]}
+# Share links and metadata are absolute: SHARE_SITEURL, default SITEURL when absolute (publishconf.py), else
+# PORTAL_FEED_BASE (development). SHARE_CACHE_PATH (QR code cache) defaults to "share" next to CACHE_PATH;
+# SHARE_QR_SCALE = 4 pixels per QR module.
+
+# share_cards (plugins/share_cards): 1200x630 og:image cards, cached by a hash of their inputs.
+# Needs Debian's fonts-noto-cjk (the build stops with a clear message without it). SHARE_CARDS = True;
+# SHARE_CARD_CACHE defaults to "share-cards" next to CACHE_PATH; SHARE_CARD_FONT / SHARE_CARD_FONT_BOLD /
+# SHARE_CARD_FONT_INDEX (2 = Simplified Chinese face of the .ttc); SHARE_CARD_WORKERS (default: every core)
+# and SHARE_CARD_POOL_MIN = 8 (more missing cards than this are drawn by a process pool).
+
+# images (plugins/images): lead and in-body JPEG/PNG images as <picture> with WebP + JPEG/PNG renditions.
+# IMAGES_WIDTHS = (480, 800, 1200, 1600) (never upscaled); IMAGES_SIZES = the <img sizes> value for the 44rem
+# article column; IMAGES_WEBP_QUALITY = 80, IMAGES_JPEG_QUALITY = 82, IMAGES_ORIGINAL_JPEG_QUALITY = 90 (the
+# metadata-free copy published at a photo's original URL); IMAGES_OUTPUT_DIR = "images/derived";
+# IMAGES_CACHE_PATH defaults to "images" next to CACHE_PATH (cache/images); IMAGES_WORKERS (default: every core)
+# and IMAGES_PARALLEL_THRESHOLD = 3 (more images to encode than this use a process pool).
+
+# publishing (plugins/publishing): asset('css/x.css') -> theme/css/x.<sha256[:8]>.css (hashed copies written at
+# the end of the build), output/_headers (Netlify/Cloudflare) and output/_nginx.conf from one header policy.
+# PUBLISH_CSP: directives merged over the default strict policy (script-src 'self' 'wasm-unsafe-eval' for
+# Pagefind, style-src 'self', img-src 'self' data:, ...); PUBLISH_REFERRER_POLICY; PUBLISH_CACHE_LONG /
+# PUBLISH_CACHE_SHORT (Cache-Control of hashed assets / everything else); PUBLISH_HOSTING_FILES = True.
+# Deploy settings (`invoke publish`): PUBLISH_TARGET and PUBLISH_CNAME live in publishconf.py or the environment;
+# PUBLISH_KEEP_RELEASES = 5 (ssh); SSH keys and options only from the environment (PUBLISH_SSH_KEY/_OPTIONS).

@@ -126,3 +126,144 @@ def test(c, args=""):
         print(exc, file=sys.stderr)
         raise Exit(code=1) from None
     c.run(f"{sys.executable} -m pytest {args}", pty=False)
+
+
+@task(
+    help={
+        "articles": "articles in the synthetic corpus (default 10000; the growth check also builds a tenth of it)",
+        "runs": "runs per figure; the median is reported (default 3)",
+        "json": "also write every figure as JSON to this file (for CI to keep)",
+        "seed": "seed of the corpus generator (default 2026)",
+        "keep": "keep the temporary corpus, outputs and logs, and print where they are",
+        "strict": "exit 1 when a figure misses its target (a wrong rebuild always exits 1)",
+    }
+)
+def bench(c, articles=10_000, runs=3, json=None, seed=2026, keep=False, strict=False):
+    """Benchmark our build against stock Pelican on a synthetic corpus (in a temporary folder); print a table."""
+    from bench.runner import main
+
+    status = main(int(articles), int(runs), json, int(seed), keep, strict)
+    if status:
+        raise Exit(code=status)
+
+
+@task(
+    help={
+        "to": "where to deploy: ssh://user@host[:port]/path, git+ssh://…#branch, git+file://…#branch, "
+        "s3://bucket/prefix (default: $PUBLISH_TARGET, then PUBLISH_TARGET in publishconf.py)",
+        "dry_run": "build and check, then list what would be added, changed and removed; deploy nothing",
+        "content": "publish this content folder instead of content/ (tests, previews of a branch's content)",
+        "settings": "settings file (default publishconf.py)",
+    }
+)
+def publish(c, to=None, dry_run=False, content=None, settings=None):
+    """Build the public site into a staging folder, check it (content, links), then deploy it atomically."""
+    from publishing.deploy import PublishError
+    from publishing.deploy import publish as publish_site
+
+    try:
+        publish_site(
+            to,
+            settings_file=Path(settings).resolve() if settings else CONFIG["settings_publish"],
+            content=Path(content).resolve() if content else None,
+            dry_run=dry_run,
+        )
+    except PublishError as exc:
+        print(exc, file=sys.stderr)
+        raise Exit(code=1) from None
+
+
+@task(help={"to": "the target to roll back (default: $PUBLISH_TARGET, then publishconf.py)"})
+def rollback(c, to=None):
+    """Make the previous publish live again (ssh: switch `current` back; git: a commit restoring it)."""
+    from publishing.deploy import PublishError
+    from publishing.deploy import rollback as rollback_site
+
+    try:
+        rollback_site(to, settings_file=CONFIG["settings_publish"])
+    except PublishError as exc:
+        print(exc, file=sys.stderr)
+        raise Exit(code=1) from None
+
+
+# --- Editors' tools (issue 6): plugins/editor_tools -------------------------------------------------------------
+
+
+def _editor_paths(c, first: str | None) -> list[str]:
+    """invoke gives a task one value per argument, so one value may name several files: "a.txt b.txt" (quote
+    names with spaces inside it), patterns like "wire/*.txt" (expanded here, so they work in every shell), and
+    more files after a standalone `--`."""
+    import glob
+    import shlex
+
+    given = []
+    if first:
+        given = [first] if os.path.exists(first) else shlex.split(first)
+    given += shlex.split(getattr(c, "remainder", "") or "")
+    paths: list[str] = []
+    for item in given:
+        matches = sorted(glob.glob(item)) if glob.has_magic(item) else []
+        paths.extend(matches or [item])
+    return paths
+
+
+EDITOR_CONTENT_HELP = "content folder to use instead of content/ (also $PORTAL_CONTENT)"
+
+
+@task(
+    positional=["headline"],
+    help={
+        "headline": "the headline, in quotes",
+        "lang": "en or zh (default: zh for a Chinese headline, else en)",
+        "date": "publication time, 'YYYY-MM-DD HH:MM' (default: now)",
+        "topics": "topics from content/topics/, separated by commas",
+        "officials": "officials from content/officials/, separated by commas",
+        "slug": "the web address, e.g. metro-line-4 (default: made from the headline)",
+        "category": "the section (default News)",
+        "content": EDITOR_CONTENT_HELP,
+    },
+)
+def new(c, headline, lang=None, date=None, topics=None, officials=None, slug=None, category=None, content=None):
+    """Start a new article: content/articles/YYYY/<slug>.md with every metadata line; prints its path."""
+    from editor_tools.new import run as run_new
+
+    code = run_new(headline, content, lang, date, topics or "", officials or "", slug, category)
+    if code:
+        raise Exit(code=code)
+
+
+@task(
+    name="import",
+    positional=["files"],
+    help={
+        "files": "the wire text file(s): one, several in quotes, a pattern like 'wire/*.txt', or more after --",
+        "date": "publication time 'YYYY-MM-DD[ HH:MM]' when the text has no date (or to replace it)",
+        "lang": "en or zh (default: from the text)",
+        "force": "replace an article imported before from the same headline",
+        "content": EDITOR_CONTENT_HELP,
+    },
+)
+def import_(c, files, date=None, lang=None, force=False, content=None):
+    """Turn raw wire copy into article files under content/articles/; prints each path written."""
+    from editor_tools.importer import run as run_import
+
+    code = run_import(_editor_paths(c, files), content, date, lang, force)
+    if code:
+        raise Exit(code=code)
+
+
+@task(
+    help={
+        "path": "only report problems in these files or folders (several in quotes, or after --); all content is "
+        "still read",
+        "format": "text (default: path:line: severity: message) or json",
+        "content": EDITOR_CONTENT_HELP,
+    },
+)
+def check(c, path=None, format="text", content=None):
+    """Check every article without building the site: one line per problem, exit 1 on any error."""
+    from editor_tools.check import run as run_check
+
+    code = run_check(_editor_paths(c, path), content, format)
+    if code:
+        raise Exit(code=code)

@@ -1,7 +1,7 @@
 """External quality checkers for the generated site, as plain functions (no pytest dependency).
 
 * :func:`run_vnu` / :func:`format_vnu` -- Nu HTML Checker (npm ``vnu-jar``), one JVM per call.
-* :func:`chromium_driver`, :func:`run_axe` / :func:`format_axe` -- axe-core in headless Debian
+* :func:`chromium_driver`, :func:`run_axe` (:func:`run_axe_here` on the current page) / :func:`format_axe` -- axe-core in headless Debian
   Chromium through selenium and ``/usr/bin/chromedriver`` (selenium-manager is never used).
 * :func:`serve_directory` -- a quiet threaded loopback HTTP server for a folder.
 * :func:`validate_atom` (lxml + rnc2rng) and :func:`validate_atom_jing` (Debian ``jing``) against
@@ -39,6 +39,7 @@ __all__ = [
     "format_vnu",
     "chromium_driver",
     "run_axe",
+    "run_axe_here",
     "format_axe",
     "serve_directory",
     "validate_atom",
@@ -211,6 +212,13 @@ def run_axe(driver, url: str, tags: Sequence[str] = AXE_TAGS) -> list[dict]:
     An empty list means no violations.
     """
     driver.get(url)
+    return run_axe_here(driver, tags)
+
+
+def run_axe_here(driver, tags: Sequence[str] = AXE_TAGS) -> list[dict]:
+    """Like :func:`run_axe`, on the page the driver shows now, as it is (no reload): for states a script
+    or a click made, such as a text size or contrast mode."""
+    url = driver.current_url
     driver.execute_script(_axe_source())
     result = driver.execute_async_script(_AXE_RUN, list(tags))
     if not isinstance(result, dict) or "error" in result:

@@ -65,6 +65,7 @@ APT_PARTS: tuple[AptPart, ...] = (
     AptPart("jing", "jing", _file("/usr/bin/jing")),
     AptPart("zbar-tools", "zbar-tools", _cmd("zbarimg")),
     AptPart("git", "git", _cmd("git")),
+    AptPart("poppler-utils", "poppler-utils", _cmd("pdftotext")),  # print tests read Chromium's PDF
 )
 NPM_APT_PACKAGES = ("nodejs", "npm")
 

@@ -1,0 +1,196 @@
+"""share: share links, WeChat QR codes and social metadata for every article (learnt from share-post).
+
+Adds to every published and hidden article and translation (drafts get nothing):
+
+- ``article.share``: the share entries (:class:`~share.networks.ShareLink`: key, name, label, kind, url...) in
+  the order ``SHARE_NETWORKS`` gives for the article's language; ``partials/share_block.html`` renders them;
+- ``article.social``: canonical URL, Open Graph and Twitter ``<meta>`` values and the JSON-LD ``NewsArticle`` +
+  ``BreadcrumbList`` (:mod:`share.social`); ``partials/social_meta.html`` renders them;
+- a QR code of the article's absolute URL for WeChat, ``share/qr/<lang>/<slug>.png`` in the output, made with
+  zxing-cpp and cached in ``SHARE_CACHE_PATH`` by a hash of the URL (a rebuild never remakes it, and an
+  unchanged file is never rewritten).
+
+Every URL is absolute: from ``SITEURL`` in publish builds, from ``PORTAL_FEED_BASE`` in development builds.
+Networks live in :mod:`share.networks`, one registered function each.
+
+Signal: ``all_generators_finalized`` only. There the final URLs, sections (listing_pages) and which people
+have pages are known, content_model has already stopped a build with content errors, share_cards (listed
+before this plugin) has attached the cards, and no page is written yet.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from urllib.parse import quote, urljoin
+
+from pelican import signals
+from pelican.generators import ArticlesGenerator
+
+from .networks import NETWORKS, ShareLink, ShareTarget
+from .qr import png_size, qr_png, write_if_changed
+from .social import localized, social_meta
+
+__all__ = ["DEFAULT_NETWORKS", "NETWORKS", "ShareSettingsError", "read_settings", "register"]
+
+logger = logging.getLogger(__name__)
+
+# Chinese readers share to WeChat, Weibo and QQ first; elsewhere X, Facebook, LinkedIn and messengers. The
+# full-width entries (WeChat's QR code, the copy field) sit where they do not split the row of links.
+DEFAULT_NETWORKS = {
+    "en": ("x", "facebook", "linkedin", "whatsapp", "telegram", "email", "weibo", "qq", "qzone", "native",
+           "wechat", "copy"),
+    "zh": ("wechat", "weibo", "qq", "qzone", "email", "x", "facebook", "linkedin", "telegram", "whatsapp",
+           "native", "copy"),
+}
+# Characters left as they are when an IRI is made a URI: reserved ASCII and existing %-escapes.
+URI_SAFE = "/:?#[]@!$&'()*+,;=%~"
+
+
+class ShareSettingsError(ValueError):
+    """A SHARE_* setting that cannot work; the message names the setting and the fix."""
+
+
+def _network_list(value, where: str) -> tuple[str, ...]:
+    if isinstance(value, str) or not isinstance(value, (list, tuple)):
+        raise ShareSettingsError(f"{where} must be a list of network keys, got {value!r}")
+    unknown = [key for key in value if key not in NETWORKS]
+    if unknown:
+        raise ShareSettingsError(
+            f"{where}: unknown share network(s) {', '.join(map(repr, unknown))}; "
+            f"known: {', '.join(sorted(NETWORKS))}"
+        )
+    if len(set(value)) != len(value):
+        raise ShareSettingsError(f"{where} lists a network twice: {list(value)!r}")
+    return tuple(value)
+
+
+def read_settings(settings: dict) -> dict:
+    """The plugin's settings with their defaults, checked.
+
+    - ``SHARE_NETWORKS``: a list of network keys (every language), or ``{lang: [keys]}``; languages not
+      given use ``DEFAULT_NETWORKS`` (``en``'s for languages without a default). ``[]`` hides the block.
+    - ``SHARE_SITEURL``: base of share links and metadata; default ``SITEURL`` when it is absolute, else
+      ``PORTAL_FEED_BASE`` (development builds, where ``SITEURL`` is empty).
+    - ``SHARE_CACHE_PATH``: QR code cache; default ``share`` next to ``CACHE_PATH``.
+    - ``SHARE_QR_SCALE``: pixels per QR module (default 4).
+    """
+    configured = settings.get("SHARE_NETWORKS")
+    networks = {lang: DEFAULT_NETWORKS.get(lang, DEFAULT_NETWORKS["en"]) for lang in settings["PORTAL_LANGUAGES"]}
+    if isinstance(configured, dict):
+        for lang, keys in configured.items():
+            networks[lang] = _network_list(keys, f"SHARE_NETWORKS[{lang!r}]")
+    elif configured is not None:
+        keys = _network_list(configured, "SHARE_NETWORKS")
+        networks = {lang: keys for lang in networks}
+
+    base = settings.get("SHARE_SITEURL") or ""
+    if not base:
+        siteurl = settings.get("SITEURL") or ""
+        base = siteurl if siteurl.startswith(("http://", "https://")) else settings.get("PORTAL_FEED_BASE", "")
+    if not base.startswith(("http://", "https://")):
+        raise ShareSettingsError(
+            f"share links must be absolute, but the base URL is {base!r}: set SITEURL (publishconf.py) or "
+            "PORTAL_FEED_BASE (pelicanconf.py) to an http(s) address, or set SHARE_SITEURL"
+        )
+    cache = settings.get("SHARE_CACHE_PATH") or str(Path(settings["CACHE_PATH"]).parent / "share")
+    scale = settings.get("SHARE_QR_SCALE", 4)
+    if not isinstance(scale, int) or not 1 <= scale <= 20:
+        raise ShareSettingsError(f"SHARE_QR_SCALE must be a whole number from 1 to 20, got {scale!r}")
+    return {"networks": networks, "base": base.rstrip("/") + "/", "cache": Path(cache), "qr_scale": scale}
+
+
+def make_absolute(base: str):
+    def absolute(url: str) -> str:
+        # quote() only touches what a URI may not hold (non-ASCII, spaces): ASCII URLs are unchanged.
+        return quote(urljoin(base, url), safe=URI_SAFE)
+
+    return absolute
+
+
+def shareable(generator: ArticlesGenerator) -> list:
+    items = [
+        *generator.articles,
+        *generator.translations,
+        *getattr(generator, "hidden_articles", []),
+        *getattr(generator, "hidden_translations", []),
+    ]
+    return sorted(items, key=lambda a: (a.lang, a.slug))
+
+
+def home_label(theme: str, lang: str, default_lang: str) -> str:
+    from portal_i18n import catalogue  # the same catalogue the breadcrumbs' "Home" comes from
+
+    return "Home" if lang == default_lang else catalogue(theme, lang).get("Home", "Home")
+
+
+def share_links(target: ShareTarget, keys, qr: tuple[str, int] | None) -> list[ShareLink]:
+    """The entries of ``article.share``; ``qr`` is the QR code's (output path, width) when WeChat is listed."""
+    links = []
+    for key in keys:
+        net = NETWORKS[key]
+        url = net.build(target)
+        common = {"key": key, "name": net.name, "prefix": net.prefix, "kind": net.kind,
+                  "label": f"{net.prefix} {net.name}".strip()}
+        if net.kind == "qr":
+            links.append(ShareLink(**common, target=url, image=qr[0], image_size=qr[1]))
+        elif net.kind == "link":
+            links.append(ShareLink(**common, url=url, target=target.url))
+        else:
+            links.append(ShareLink(**common, target=url))
+    return links
+
+
+def add_share(generators) -> None:
+    for generator in generators:
+        if isinstance(generator, ArticlesGenerator):
+            add_share_to(generator)
+
+
+def add_share_to(generator: ArticlesGenerator) -> None:
+    settings = generator.settings
+    config = read_settings(settings)
+    absolute = make_absolute(config["base"])
+    output = Path(generator.output_path)
+    sections = generator.context.get("portal_sections", {})
+    logo = generator.context.get("share_logo", "")
+    made = 0
+    for article in shareable(generator):
+        lang = article.lang
+        card = getattr(article, "share_card", None)
+        site_name = localized(settings, "SITENAME", lang)
+        url = absolute(article.url)
+        target = ShareTarget(
+            url=url,
+            title=article.title,
+            summary=getattr(article, "summary", "") or "",
+            site_name=site_name,
+            image=absolute(card.path) if card else "",
+            lang=lang,
+        )
+        keys = config["networks"].get(lang, DEFAULT_NETWORKS["en"])
+        qr = None
+        if "wechat" in keys:
+            data, fresh = qr_png(url, config["qr_scale"], config["cache"] / "qr")
+            made += fresh
+            qr_path = f"share/qr/{lang}/{article.slug}.png"
+            write_if_changed(output / qr_path, data)
+            qr = (qr_path, png_size(data)[0])
+        article.share = share_links(target, keys, qr)
+        article.social = social_meta(
+            article,
+            settings=settings,
+            absolute=absolute,
+            section=sections.get(article.category.name),
+            card=card,
+            image_alt=f"{site_name}: {article.title}",
+            home_label=home_label(generator.theme, lang, settings["DEFAULT_LANG"]),
+            logo=logo,
+        )
+    logger.debug("share: %d QR code(s) made, the rest from the cache", made)
+
+
+def register() -> None:
+    """Hook ``all_generators_finalized``: the one point where every URL, section and term page is final and
+    nothing has been written yet (see the module docstring)."""
+    signals.all_generators_finalized.connect(add_share)

@@ -1,0 +1,64 @@
+"""QR codes of article URLs for the WeChat entry, made with zxing-cpp and cached by a hash of their input."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from pathlib import Path
+
+# Bump when the image changes for the same URL (scale, colours, encoder options): old cache entries are
+# then simply not used again.
+QR_VERSION = "1"
+
+
+def qr_key(url: str, scale: int) -> str:
+    return hashlib.sha256(f"qr|{QR_VERSION}|{scale}|{url}".encode()).hexdigest()
+
+
+def render_qr_png(url: str, scale: int) -> bytes:
+    """A 1-bit PNG of the QR code (error correction M, with the quiet zone) of ``url``."""
+    import zxingcpp
+    from PIL import Image
+
+    barcode = zxingcpp.create_barcode(url, zxingcpp.BarcodeFormat.QRCode, ec_level="M")
+    pixels = memoryview(barcode.to_image(scale=scale, add_quiet_zones=True))
+    height, width = pixels.shape
+    image = Image.frombytes("L", (width, height), pixels.tobytes()).convert("1")
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG", optimize=True)
+    return buffer.getvalue()
+
+
+def write_if_changed(path: Path, data: bytes) -> bool:
+    """Write ``data`` unless the file already holds exactly it (so an unchanged file keeps its mtime).
+
+    Returns True when the file was written. The write goes through a temporary file and a rename, so a
+    reader (or a parallel build) never sees half a file.
+    """
+    try:
+        if path.stat().st_size == len(data) and path.read_bytes() == data:
+            return False
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+    return True
+
+
+def qr_png(url: str, scale: int, cache_dir: Path) -> tuple[bytes, bool]:
+    """The PNG bytes of the QR code of ``url`` and whether it was made now (False: read from the cache)."""
+    cached = cache_dir / f"{qr_key(url, scale)}.png"
+    try:
+        return cached.read_bytes(), False
+    except FileNotFoundError:
+        data = render_qr_png(url, scale)
+        write_if_changed(cached, data)
+        return data, True
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    """Width and height from a PNG's IHDR chunk (no decoding)."""
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")

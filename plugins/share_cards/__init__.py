@@ -1,0 +1,219 @@
+"""share_cards: a 1200×630 share card (``og:image``) for every article, drawn with Pillow.
+
+Adds ``article.share_card`` (:class:`Card`: output-relative ``path``, ``width``, ``height``, ``mime_type``) to
+every published and hidden article and translation, written to ``share/cards/<lang>/<slug>.png``, and the
+publisher logo ``share/logo.png`` (``context["share_logo"]``) for JSON-LD. The share plugin, listed after this
+one, puts both in the page head and share links.
+
+A card shows the site's identity, the headline (wrapped by characters for Chinese, with no line starting with
+closing punctuation, by words otherwise; cut with an ellipsis when too long), the date and section, and the
+lead image when there is one. The font is Noto Sans CJK SC from Debian's ``fonts-noto-cjk``; a missing font
+stops the build with a message saying what to install.
+
+Cards are cached in ``SHARE_CARD_CACHE`` under a hash of every input (title, date, section, site name, lead
+image bytes, font bytes, card code version, size): a rebuild never redraws an unchanged card, and the output
+file is a hard link to the cached one, so an unchanged card keeps its inode and mtime. When more than
+``SHARE_CARD_POOL_MIN`` cards are missing, they are drawn by a process pool on every core.
+
+Signal: ``all_generators_finalized`` (final URLs and sections are known; runs before the share plugin's
+handler because ``share_cards`` comes first in ``PLUGINS``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from pelican import signals
+from pelican.generators import ArticlesGenerator
+
+from .cards import CARD_VERSION, HEIGHT, WIDTH, CardSpec, render_logo, render_to_cache
+
+__all__ = ["Card", "FontMissingError", "read_settings", "register"]
+
+logger = logging.getLogger(__name__)
+
+NOTO_DIR = "/usr/share/fonts/opentype/noto"
+
+
+class FontMissingError(RuntimeError):
+    """The card font is not installed."""
+
+
+@dataclass(frozen=True)
+class Card:
+    path: str
+    width: int = WIDTH
+    height: int = HEIGHT
+    mime_type: str = "image/png"
+
+
+def read_settings(settings: dict) -> dict:
+    """The plugin's settings with their defaults.
+
+    - ``SHARE_CARDS``: make cards (default True).
+    - ``SHARE_CARD_CACHE``: the card cache; default ``share-cards`` next to ``CACHE_PATH``.
+    - ``SHARE_CARD_FONT`` / ``SHARE_CARD_FONT_BOLD`` / ``SHARE_CARD_FONT_INDEX``: Noto Sans CJK (``.ttc``, face
+      2 = Simplified Chinese) from Debian's fonts-noto-cjk.
+    - ``SHARE_CARD_WORKERS``: processes for a cold build (default: every core);
+      ``SHARE_CARD_POOL_MIN``: draw in-process up to this many missing cards (default 8).
+    """
+    cache = settings.get("SHARE_CARD_CACHE") or str(Path(settings["CACHE_PATH"]).parent / "share-cards")
+    return {
+        "enabled": settings.get("SHARE_CARDS", True),
+        "cache": Path(cache),
+        "font_regular": settings.get("SHARE_CARD_FONT", f"{NOTO_DIR}/NotoSansCJK-Regular.ttc"),
+        "font_bold": settings.get("SHARE_CARD_FONT_BOLD", f"{NOTO_DIR}/NotoSansCJK-Bold.ttc"),
+        "font_index": settings.get("SHARE_CARD_FONT_INDEX", 2),
+        "workers": settings.get("SHARE_CARD_WORKERS") or os.cpu_count() or 1,
+        "pool_min": settings.get("SHARE_CARD_POOL_MIN", 8),
+    }
+
+
+def check_fonts(config: dict) -> None:
+    missing = [config[key] for key in ("font_regular", "font_bold") if not Path(config[key]).is_file()]
+    if missing:
+        raise FontMissingError(
+            f"share_cards: card font not found: {', '.join(missing)}. Install it with "
+            "`apt-get install fonts-noto-cjk` (Debian/Ubuntu; `python3 -m tests.support.system_deps` does it), "
+            "or point SHARE_CARD_FONT and SHARE_CARD_FONT_BOLD at a font with Chinese glyphs."
+        )
+
+
+def file_hash(path: str) -> str:
+    """sha256 of a file's bytes (fonts and lead images).
+
+    The key is the content; size and mtime only let one process (tests, ``invoke regenerate``) skip
+    rehashing a file it has already read that has not been touched since.
+    """
+    stat = os.stat(path)
+    return _file_hash(path, stat.st_size, stat.st_mtime_ns)
+
+
+@lru_cache(maxsize=256)
+def _file_hash(path: str, _size: int, _mtime_ns: int) -> str:
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def card_key(spec: CardSpec, config: dict) -> str:
+    inputs = {
+        "version": CARD_VERSION,
+        "size": [WIDTH, HEIGHT],
+        "title": spec.title,
+        "lang": spec.lang,
+        "site": spec.site_name,
+        "domain": spec.domain,
+        "meta": spec.meta,
+        "lead_image": spec.lead_image_hash,
+        "fonts": [file_hash(spec.font_regular), file_hash(spec.font_bold), spec.font_index],
+    }
+    return hashlib.sha256(json.dumps(inputs, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
+
+
+def link_or_copy(source: Path, target: Path) -> None:
+    """Make ``target`` the cached file: a hard link (no copy, same inode), left alone when it already is."""
+    try:
+        if os.path.samefile(source, target):
+            return
+    except FileNotFoundError:
+        pass
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        os.link(source, tmp)
+    except OSError:  # another filesystem: copy, unless the bytes are already there
+        from share.qr import write_if_changed
+
+        write_if_changed(target, source.read_bytes())
+        return
+    os.replace(tmp, target)
+
+
+def card_meta(article, sections: dict, lang: str) -> str:
+    from portal_i18n import long_date
+
+    section = sections.get(article.category.name)
+    name = section.name_in(lang) if section else article.category.name
+    return f"{long_date(article.date, lang)} · {name}"
+
+
+def draw_missing(specs: list[CardSpec], config: dict) -> None:
+    if not specs:
+        return
+    if len(specs) > config["pool_min"] and config["workers"] > 1:
+        workers = min(config["workers"], len(specs))
+        # fork where there is one: workers start in milliseconds with the modules already imported (spawn costs
+        # about a second of imports per worker). They only draw and write files, and logging resets its locks
+        # after a fork, so threads in the parent (a test server) are no danger to them.
+        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method)) as pool:
+            list(pool.map(render_to_cache, specs, chunksize=max(1, len(specs) // (workers * 8))))
+    else:
+        for spec in specs:
+            render_to_cache(spec)
+
+
+def add_cards(generators) -> None:
+    for generator in generators:
+        if isinstance(generator, ArticlesGenerator):
+            add_cards_to(generator)
+
+
+def add_cards_to(generator: ArticlesGenerator) -> None:
+    settings = generator.settings
+    config = read_settings(settings)
+    if not config["enabled"]:
+        return
+    check_fonts(config)
+    from share import shareable
+    from share.qr import write_if_changed
+    from share.social import localized
+
+    output = Path(generator.output_path)
+    content = Path(settings["PATH"])
+    sections = generator.context.get("portal_sections", {})
+    planned: list[tuple[object, CardSpec]] = []
+    for article in shareable(generator):
+        lang = article.lang
+        image_path = getattr(article, "image_path", None)
+        lead = str((content / image_path).resolve()) if image_path else ""
+        spec = CardSpec(
+            title=article.title,
+            lang=lang,
+            site_name=localized(settings, "SITENAME", lang),
+            domain=settings.get("SITE_DOMAIN", ""),
+            meta=card_meta(article, sections, lang),
+            lead_image=lead,
+            lead_image_hash=file_hash(lead) if lead else "",
+            font_regular=config["font_regular"],
+            font_bold=config["font_bold"],
+            font_index=config["font_index"],
+            destination="",
+        )
+        key = card_key(spec, config)
+        destination = config["cache"] / key[:2] / f"{key}.png"
+        planned.append((article, CardSpec(**{**spec.__dict__, "destination": str(destination)})))
+
+    missing = sorted({spec.destination: spec for _a, spec in planned if not Path(spec.destination).is_file()}.values(),
+                     key=lambda s: s.destination)
+    draw_missing(missing, config)
+    for article, spec in planned:
+        path = f"share/cards/{article.lang}/{article.slug}.png"
+        link_or_copy(Path(spec.destination), output / path)
+        article.share_card = Card(path)
+    write_if_changed(output / "share/logo.png", render_logo())
+    generator.context["share_logo"] = "share/logo.png"
+    logger.info("share_cards: %d card(s) drawn, %d from the cache", len(missing), len(planned) - len(missing))
+
+
+def register() -> None:
+    """Hook ``all_generators_finalized`` (see the module docstring for why there)."""
+    signals.all_generators_finalized.connect(add_cards)

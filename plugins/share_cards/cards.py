@@ -1,0 +1,252 @@
+"""Drawing one share card (1200×630 PNG) with Pillow: pure functions of a picklable :class:`CardSpec`.
+
+Kept free of Pelican so the process pool's workers import little, and so the layout is testable alone.
+"""
+
+from __future__ import annotations
+
+import io
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+from PIL import Image, ImageDraw, ImageFont, ImageOps
+
+# Bump whenever the drawing changes: it is part of every card's cache key, so old cards are remade.
+CARD_VERSION = "3"
+WIDTH, HEIGHT = 1200, 630
+
+ACCENT = (155, 28, 28)  # --app-accent
+ACCENT_DARK = (110, 18, 18)
+TEXT = (27, 27, 27)
+MUTED = (74, 74, 74)
+PAPER = (255, 255, 255)
+
+BAND = 104  # height of the identity band at the top
+MARGIN = 64
+IMAGE_WIDTH = 440  # lead image column on the right, when there is one
+HEADLINE_TOP = BAND + 56
+HEADLINE_BOTTOM = HEIGHT - 112
+HEADLINE_SIZES = (64, 56, 50, 44)  # largest that fits without an ellipsis wins
+
+# A line may not start with these (Chinese 避头点 plus Latin closing marks) ...
+NO_LINE_START = set("，。、；：？！）》」』】〕〗〙〛〉”’…‥—～·・ー" ",.;:?!)]}%％‰°℃")
+# ... nor end with these (they stay with what follows).
+NO_LINE_END = set("（《「『【〔〖〘〚〈“‘([{$￥£€#")
+ELLIPSIS = "…"
+
+
+@dataclass(frozen=True)
+class CardSpec:
+    """Everything a card shows and how: the cache key is a hash of exactly this (plus the fonts' bytes)."""
+
+    title: str
+    lang: str
+    site_name: str
+    domain: str
+    meta: str  # "18 March 2026 · Policy"
+    lead_image: str  # absolute path of the lead image, "" for none
+    lead_image_hash: str
+    font_regular: str
+    font_bold: str
+    font_index: int
+    destination: str  # where the worker writes the PNG (the cache file)
+
+
+def is_cjk(char: str) -> bool:
+    """Ideographs, kana, hangul and CJK/full-width punctuation: each may stand on a line of its own."""
+    if not char:
+        return False
+    code = ord(char)
+    return (
+        0x2E80 <= code <= 0x9FFF
+        or 0xAC00 <= code <= 0xD7AF
+        or 0xF900 <= code <= 0xFAFF
+        or 0xFE30 <= code <= 0xFE4F
+        or 0xFF00 <= code <= 0xFFEF
+        or 0x20000 <= code <= 0x3FFFF
+        or unicodedata.east_asian_width(char) in ("W", "F")
+    )
+
+
+def break_units(text: str) -> list[str]:
+    """The text as units a line may break between.
+
+    Each CJK character is a unit, a run of other non-space characters (a word) is a unit, a space is a unit;
+    closing punctuation is glued to the unit before it and opening punctuation to the unit after it, so no
+    line starts with "，" or "）" and none ends with "《".
+    """
+    tokens: list[str] = []
+    word = ""
+    for char in " ".join(text.split()):
+        if char == " " or is_cjk(char):
+            if word:
+                tokens.append(word)
+                word = ""
+            tokens.append(char)
+        else:
+            word += char
+    if word:
+        tokens.append(word)
+
+    units: list[str] = []
+    glue_next = False
+    for token in tokens:
+        if token == " ":
+            units.append(token)
+            glue_next = False
+            continue
+        if units and units[-1] != " " and (glue_next or token[0] in NO_LINE_START):
+            units[-1] += token
+        else:
+            units.append(token)
+        glue_next = token[-1] in NO_LINE_END
+    return units
+
+
+def wrap(text: str, font, width: float, max_lines: int) -> tuple[list[str], bool]:
+    """Lines of ``text`` no wider than ``width`` (greedy), at most ``max_lines``; True if text was cut.
+
+    A unit wider than a whole line (a very long word) is split by characters. The last kept line of a cut
+    text ends with an ellipsis that fits. Work stops after ``max_lines + 1`` lines, so a 2,000-character
+    title costs no more than a short one.
+    """
+    lines: list[str] = []
+    line = ""
+    for unit in break_units(text):
+        if unit == " " and not line:
+            continue
+        candidate = line + unit
+        if font.getlength(candidate.rstrip()) <= width:
+            line = candidate
+            continue
+        if line.strip():
+            lines.append(line.rstrip())
+            line = ""
+            if len(lines) > max_lines:
+                break
+        if unit == " ":
+            continue
+        while font.getlength(unit) > width:  # longer than a line: split it by characters
+            cut = len(unit) - 1
+            while cut > 1 and font.getlength(unit[:cut]) > width:
+                cut -= 1
+            lines.append(unit[:cut])
+            unit = unit[cut:]
+            if len(lines) > max_lines:
+                break
+        if len(lines) > max_lines:
+            break
+        line = unit
+    else:
+        if line.strip():
+            lines.append(line.rstrip())
+    if len(lines) <= max_lines:
+        return lines, False
+    lines = lines[:max_lines]
+    last = lines[-1]
+    while last and font.getlength(last + ELLIPSIS) > width:
+        last = last[:-1]
+    lines[-1] = last.rstrip(" ,.;:、，。；：") + ELLIPSIS
+    return lines, True
+
+
+@lru_cache(maxsize=32)
+def font(path: str, index: int, size: int):
+    return ImageFont.truetype(path, size, index=index)
+
+
+def fit_headline(spec: CardSpec, width: float) -> tuple[object, list[str], int]:
+    """The largest headline size whose wrapped lines fit the box; the smallest (with an ellipsis) otherwise."""
+    height = HEADLINE_BOTTOM - HEADLINE_TOP
+    for size in HEADLINE_SIZES:
+        face = font(spec.font_bold, spec.font_index, size)
+        leading = round(size * 1.32)
+        max_lines = max(1, height // leading)
+        lines, cut = wrap(spec.title, face, width, max_lines)
+        if not cut:
+            return face, lines, leading
+    return face, lines, leading
+
+
+def draw_logo(draw: ImageDraw.ImageDraw, x: int, y: int, size: int) -> None:
+    """The portal's mark (theme/static/favicon.svg, a 64-unit grid) drawn at (x, y), ``size`` pixels wide."""
+    s = size / 64
+
+    def box(x0, y0, x1, y1):
+        return (x + x0 * s, y + y0 * s, x + x1 * s - 1, y + y1 * s - 1)
+
+    draw.rounded_rectangle(box(0, 0, 64, 64), radius=10 * s, fill=ACCENT, outline=PAPER, width=max(1, round(2 * s)))
+    for rect in ((12, 44, 52, 50), (16, 22, 22, 42), (29, 22, 35, 42), (42, 22, 48, 42), (10, 16, 54, 20)):
+        draw.rectangle(box(*rect), fill=PAPER)
+    draw.polygon([(x + 10 * s, y + 16 * s), (x + 32 * s, y + 8 * s), (x + 54 * s, y + 16 * s)], fill=PAPER)
+
+
+def render_logo(size: int = 512) -> bytes:
+    """The publisher logo as a PNG (search engines want a raster logo, the theme's is SVG)."""
+    image = Image.new("RGB", (size, size), PAPER)
+    draw_logo(ImageDraw.Draw(image), 0, 0, size)
+    return png_bytes(image)
+
+
+def png_bytes(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG", optimize=False, compress_level=6)
+    return buffer.getvalue()
+
+
+def render_card(spec: CardSpec) -> bytes:
+    image = Image.new("RGB", (WIDTH, HEIGHT), PAPER)
+    draw = ImageDraw.Draw(image)
+
+    # Identity band: mark, site name, domain.
+    draw.rectangle((0, 0, WIDTH - 1, BAND - 9), fill=ACCENT)  # Pillow's boxes include both corners
+    draw.rectangle((0, BAND - 8, WIDTH - 1, BAND - 1), fill=ACCENT_DARK)
+    draw_logo(draw, MARGIN, (BAND - 8 - 60) // 2, 60)
+    name_font = font(spec.font_bold, spec.font_index, 38)
+    draw.text((MARGIN + 84, (BAND - 8) // 2), spec.site_name, font=name_font, fill=PAPER, anchor="lm")
+    domain_font = font(spec.font_regular, spec.font_index, 26)
+    if font(spec.font_bold, spec.font_index, 38).getlength(spec.site_name) + 84 + MARGIN * 2 + domain_font.getlength(
+        spec.domain
+    ) < WIDTH:
+        draw.text((WIDTH - MARGIN, (BAND - 8) // 2), spec.domain, font=domain_font, fill=PAPER, anchor="rm")
+
+    text_right = WIDTH - MARGIN
+    if spec.lead_image:
+        with Image.open(spec.lead_image) as lead:
+            # JPEG can decode at 1/2, 1/4, 1/8 scale directly: much faster for big photos, never below the box.
+            lead.draft("RGB", (IMAGE_WIDTH, HEIGHT - BAND))
+            lead = ImageOps.exif_transpose(lead).convert("RGB")
+            fitted = ImageOps.fit(lead, (IMAGE_WIDTH, HEIGHT - BAND), method=Image.Resampling.LANCZOS)
+        image.paste(fitted, (WIDTH - IMAGE_WIDTH, BAND))
+        text_right = WIDTH - IMAGE_WIDTH - 48
+
+    face, lines, leading = fit_headline(spec, text_right - MARGIN)
+    ascent, descent = face.getmetrics()
+    # A short headline sits in the middle of its box rather than under the band with white space below.
+    block = (len(lines) - 1) * leading + ascent + descent
+    y = HEADLINE_TOP + max(0, (HEADLINE_BOTTOM - HEADLINE_TOP - block) // 2) + ascent
+    for line in lines:
+        draw.text((MARGIN, y), line, font=face, fill=TEXT, anchor="ls")
+        y += leading
+
+    # Date and section at the foot, under an accent rule.
+    draw.rectangle((MARGIN, HEIGHT - 84, MARGIN + 96, HEIGHT - 78), fill=ACCENT)
+    meta_font = font(spec.font_regular, spec.font_index, 30)
+    meta_lines, _cut = wrap(spec.meta, meta_font, text_right - MARGIN, 1)
+    draw.text((MARGIN, HEIGHT - 40), meta_lines[0] if meta_lines else "", font=meta_font, fill=MUTED, anchor="ls")
+    return png_bytes(image)
+
+
+def render_to_cache(spec: CardSpec) -> str:
+    """Process-pool entry point: draw the card and store it at ``spec.destination``; returns that path."""
+    import os
+    from pathlib import Path
+
+    data = render_card(spec)
+    path = Path(spec.destination)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+    return spec.destination

@@ -1,0 +1,281 @@
+"""Date archives, related articles, previous/next and reading time (plugins/reader_features).
+
+Real Pelican builds: the sample site, and small fixture sites whose dates, terms and lengths are chosen so
+every expected list can be written down by hand. Pages pass the Nu HTML Checker and axe in both languages.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from bs4 import BeautifulSoup
+
+from tests.support import checkers
+from tests.support.sites import article, make_site
+
+REGISTRY_EXTRA = {
+    "officials/fang-zhiyuan.md": "Title: Fang Zhiyuan\nAliases: 方志远\nRole: Director of Transport\n\nDirector.\n",
+    "topics/elderly-care.md": "Title: Elderly care\nAliases: 养老服务\n\nCare.\n",
+}
+
+
+def soup_of(site: Path, relative: str) -> BeautifulSoup:
+    return BeautifulSoup((site / relative / "index.html").read_text(encoding="utf-8"), "html.parser")
+
+
+def article_urls(site: Path) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {"en": set(), "zh": set()}
+    for path in site.rglob("index.html"):
+        relative = path.relative_to(site).parent.as_posix() + "/"
+        if re.fullmatch(r"(zh/)?\d{4}/\d{2}/[^/]+/", relative):
+            found["zh" if relative.startswith("zh/") else "en"].add(relative)
+    return found
+
+
+def linked_articles(soup: BeautifulSoup, selector: str) -> list[str]:
+    """Site-relative article URLs linked inside ``selector``, in page order (relative links resolved)."""
+    urls = []
+    for a in soup.select(f"{selector} a[href]"):
+        match = re.search(r"((?:zh/)?\d{4}/\d{2}/[^/]+/)$", a["href"])
+        if match:
+            urls.append(match.group(1))
+    return urls
+
+
+# --------------------------------------------------------------------------- a site written for these tests
+
+
+def browsing_files() -> dict:
+    """Six stories. Terms and dates make related, archives and prev/next predictable:
+
+    anchor (2026-03-10, en+zh): Public transport + Tao Minghui + Fang Zhiyuan
+    twin   (2026-03-05, en):    Public transport + Fang Zhiyuan      -> 3 + 2 = 5
+    older  (2025-11-20, en+zh): Public transport + Tao Minghui       -> 3 + 2 = 5 (older than twin)
+    topic  (2026-02-01, en):    Public transport                     -> 3
+    mayor  (2026-03-01, en):    Tao Minghui                          -> 2
+    care   (2025-06-15, zh):    Elderly care + Liang Shuwen          -> 0 (nothing shared)
+    """
+    def en(title, date, slug, topics, officials, body="Words here.", **extra):
+        return article(title=title, date=date, slug=slug, lang="en", category="News", topics=topics,
+                       officials=officials, body=body, **extra)
+
+    def zh(title, date, slug, topics, officials, body="这里是正文。"):
+        return article(title=title, date=date, slug=slug, lang="zh", category="News", topics=topics,
+                       officials=officials, editors="王思琪", body=body)
+
+    return {
+        "articles/2026/anchor.md": en("Anchor story", "2026-03-10 09:00", "anchor", "Public transport",
+                                      "Tao Minghui, Fang Zhiyuan", body=" ".join(["word"] * 660)),
+        "articles/2026/anchor.zh.md": zh("锚点新闻", "2026-03-10 09:00", "anchor", "公共交通", "陶明辉、方志远",
+                                         body="澜" * 1050),
+        "articles/2026/twin.md": en("Twin story", "2026-03-05 09:00", "twin", "Public transport", "Fang Zhiyuan"),
+        "articles/2025/older.md": en("Older story", "2025-11-20 09:00", "older", "Public transport", "Tao Minghui"),
+        "articles/2025/older.zh.md": zh("较早的新闻", "2025-11-20 09:00", "older", "公共交通", "陶明辉"),
+        "articles/2026/topic.md": en("Topic story", "2026-02-01 09:00", "topic", "Public transport", None),
+        "articles/2026/mayor.md": en("Mayor story", "2026-03-01 09:00", "mayor", "Urban renewal", "Tao Minghui"),
+        "articles/2025/care.zh.md": zh("养老新闻", "2025-06-15 09:00", "care", "养老服务", "梁书文"),
+    }
+
+
+@pytest.fixture(scope="module")
+def browsing_site(tmp_path_factory):
+    from tests.support.sites import DEFAULT_REGISTRY
+
+    return make_site(tmp_path_factory.mktemp("browsing"), browsing_files(), {**DEFAULT_REGISTRY, **REGISTRY_EXTRA})
+
+
+def test_related_articles_are_weighted_by_shared_officials_and_topics_then_recency(browsing_site):
+    related = linked_articles(soup_of(browsing_site.output, "2026/03/anchor"), ".app-related-articles")
+    assert related == ["2026/03/twin/", "2025/11/older/", "2026/02/topic/", "2026/03/mayor/"]
+    # the Chinese version lists the same stories, each in Chinese where it exists
+    related_zh = linked_articles(soup_of(browsing_site.output, "zh/2026/03/anchor"), ".app-related-articles")
+    assert related_zh == ["zh/2025/11/older/", "2026/03/twin/", "2026/02/topic/", "2026/03/mayor/"]
+    # a story sharing nothing gets no related block at all (no empty heading)
+    assert soup_of(browsing_site.output, "zh/2025/06/care").select(".app-related-articles") == []
+
+
+def test_related_prefers_the_readers_language_only_among_equal_scores(browsing_site):
+    # twin and older both score 5; on the Chinese page older (which has a Chinese version) moves ahead,
+    # but never ahead of a better score: topic (3) and mayor (2) stay behind both.
+    related_zh = linked_articles(soup_of(browsing_site.output, "zh/2026/03/anchor"), ".app-related-articles")
+    assert related_zh.index("zh/2025/11/older/") < related_zh.index("2026/03/twin/") < related_zh.index(
+        "2026/02/topic/")
+    item = soup_of(browsing_site.output, "zh/2026/03/anchor").select(".app-related-articles__item")[1]
+    assert item["lang"] == "en" and item.a["hreflang"] == "en"
+
+
+def test_related_is_deterministic_across_builds(tmp_path, browsing_site):
+    from tests.support.sites import DEFAULT_REGISTRY
+
+    again = make_site(tmp_path, browsing_files(), {**DEFAULT_REGISTRY, **REGISTRY_EXTRA})
+    for page in ("2026/03/anchor", "zh/2026/03/anchor", "2026/03/twin", "2025/11/older"):
+        first = soup_of(browsing_site.output, page).select(".app-related-articles")
+        second = soup_of(again.output, page).select(".app-related-articles")
+        assert str(first) == str(second)
+
+
+def test_related_on_the_sample_site_is_sensible(sample_site):
+    related = linked_articles(soup_of(sample_site, "2025/06/metro-line-4-opens"), ".app-related-articles")
+    # shares Public transport and Fang Zhiyuan; the next two share Public transport and the mayor
+    assert related[:3] == ["2026/04/bus-network-redesign/", "2025/01/government-work-report-2025/",
+                           "2024/01/mayor-new-year-address-2024/"]
+    assert "2025/06/metro-line-4-opens/" not in related
+
+
+def test_previous_and_next_stay_in_the_language_and_follow_the_dates(browsing_site):
+    out = browsing_site.output
+
+    def neighbours(page):
+        soup = soup_of(out, page)
+        prev = soup.select_one(".app-prev-next a[rel=prev]")
+        nxt = soup.select_one(".app-prev-next a[rel=next]")
+        return (linked_articles(prev.parent, "") [0] if prev else None,
+                linked_articles(nxt.parent, "")[0] if nxt else None)
+
+    # English, oldest to newest: older, topic, mayor, twin, anchor
+    assert neighbours("2025/11/older") == (None, "2026/02/topic/")
+    assert neighbours("2026/03/mayor") == ("2026/02/topic/", "2026/03/twin/")
+    assert neighbours("2026/03/anchor") == ("2026/03/twin/", None)
+    # Chinese: care, older, anchor (the English-only stories are skipped)
+    assert neighbours("zh/2025/06/care") == (None, "zh/2025/11/older/")
+    assert neighbours("zh/2025/11/older") == ("zh/2025/06/care/", "zh/2026/03/anchor/")
+    labels = [s.get_text() for s in soup_of(out, "zh/2025/11/older").select(".app-prev-next__label")]
+    assert labels == ["上一篇", "下一篇"]
+
+
+def test_previous_and_next_chain_through_every_sample_article_of_a_language(sample_site):
+    for lang, urls in article_urls(sample_site).items():
+        for url in urls:
+            soup = soup_of(sample_site, url)
+            for rel, back in (("prev", "next"), ("next", "prev")):
+                link = soup.select_one(f".app-prev-next a[rel={rel}]")
+                if link is None:
+                    continue
+                target = re.search(r"((?:zh/)?\d{4}/\d{2}/[^/]+/)$", link["href"]).group(1)
+                assert target.startswith("zh/") == (lang == "zh"), (url, target)
+                # the neighbour points back
+                back_link = soup_of(sample_site, target).select_one(f".app-prev-next a[rel={back}]")
+                assert back_link["href"].endswith(url), (url, target)
+        ends = [u for u in urls if len(soup_of(sample_site, u).select(".app-prev-next a")) == 1]
+        assert len(ends) == 2, f"{lang}: one oldest and one newest, found {ends}"
+
+
+def test_reading_time_counts_english_words_and_chinese_characters(browsing_site):
+    def reading(page):
+        soup = soup_of(browsing_site.output, page)
+        row = [r for r in soup.select(".app-dateline__row") if r.dt.get_text() in ("Reading time", "阅读时间")]
+        return row[0].dd.get_text()
+
+    # 660 words + the heading-free body at 220 words a minute: 3 minutes; 1050 characters at 350 a minute: 3
+    assert reading("2026/03/anchor") == "about 3 minutes"
+    assert reading("zh/2026/03/anchor") == "约3分钟"
+    assert reading("2026/03/twin") == "about 1 minute"
+
+
+def test_reading_time_counts_mixed_text_by_both_measures():
+    from reader_features.reading_time import count_text, reading_minutes
+
+    assert count_text("澜海地铁4号线 opened on Monday, don't miss it") == (6, 7)
+    assert reading_minutes("<p>" + "字" * 700 + "</p>", 350, 220) == 2
+    assert reading_minutes("<p>" + "word " * 221 + "</p>", 350, 220) == 2
+    assert reading_minutes("<p>" + "字" * 175 + " word" * 110 + "</p>", 350, 220) == 1
+    assert reading_minutes("", 350, 220) == 1
+
+
+def test_reading_time_on_the_sample_site(sample_site):
+    en = soup_of(sample_site, "2025/06/metro-line-4-opens").select_one(".app-dateline").get_text(" ")
+    zh = soup_of(sample_site, "zh/2025/06/metro-line-4-opens").select_one(".app-dateline").get_text(" ")
+    assert re.search(r"Reading time\s+about \d+ minutes?", en)
+    assert re.search(r"阅读时间\s+约\d+分钟", zh)
+
+
+# --------------------------------------------------------------------------- archives
+
+
+def test_archives_list_every_story_once_in_each_language(browsing_site):
+    out = browsing_site.output
+    en = linked_articles(soup_of(out, "archives"), "main .app-archive-list")
+    zh = linked_articles(soup_of(out, "zh/archives"), "main .app-archive-list")
+    assert en == ["2026/03/anchor/", "2026/03/twin/", "2026/03/mayor/", "2026/02/topic/", "2025/11/older/",
+                  "zh/2025/06/care/"]
+    assert zh == ["zh/2026/03/anchor/", "2026/03/twin/", "2026/03/mayor/", "2026/02/topic/", "zh/2025/11/older/",
+                  "zh/2025/06/care/"]
+    headings = [h.get_text(strip=True) for h in soup_of(out, "archives").select("main h2, main h3")]
+    assert headings == ["2026", "March 2026", "February 2026", "2025", "November 2025", "June 2025"]
+    zh_headings = [h.get_text(strip=True) for h in soup_of(out, "zh/archives").select("main h2, main h3")]
+    assert zh_headings == ["2026年", "2026年3月", "2026年2月", "2025年", "2025年11月", "2025年6月"]
+
+
+def test_sample_archives_list_every_article(sample_site):
+    listed = set(linked_articles(soup_of(sample_site, "archives"), "main .app-archive-list"))
+    listed |= set(linked_articles(soup_of(sample_site, "zh/archives"), "main .app-archive-list"))
+    everything = article_urls(sample_site)
+    assert listed == everything["en"] | everything["zh"]
+
+
+def test_year_and_month_pages_list_the_right_articles(browsing_site):
+    out = browsing_site.output
+    assert linked_articles(soup_of(out, "2026"), "main .app-archive-list") == [
+        "2026/03/anchor/", "2026/03/twin/", "2026/03/mayor/", "2026/02/topic/"]
+    assert linked_articles(soup_of(out, "2025"), "main .app-archive-list") == ["2025/11/older/", "zh/2025/06/care/"]
+    assert linked_articles(soup_of(out, "zh/2025"), "main .app-archive-list") == [
+        "zh/2025/11/older/", "zh/2025/06/care/"]
+    assert linked_articles(soup_of(out, "2026/03"), "main .app-list") == [
+        "2026/03/anchor/", "2026/03/twin/", "2026/03/mayor/"]
+    assert linked_articles(soup_of(out, "zh/2026/03"), "main .app-list") == [
+        "zh/2026/03/anchor/", "2026/03/twin/", "2026/03/mayor/"]
+    assert linked_articles(soup_of(out, "2025/06"), "main .app-list") == ["zh/2025/06/care/"]
+    # only months with articles get a page; nothing overwrote an article
+    assert not (out / "2026/01/index.html").exists()
+    assert (out / "2026/03/anchor/index.html").exists()
+    assert soup_of(out, "2026/03").h1.get_text() == "Archives: March 2026"
+    assert soup_of(out, "zh/2026/03").h1.get_text() == "往期归档：2026年3月"
+
+
+def test_period_pages_link_up_and_switch_language(browsing_site):
+    soup = soup_of(browsing_site.output, "zh/2026/03")
+    crumbs = [a["href"] for a in soup.select(".app-breadcrumbs a")]
+    assert [c.split("/zh/", 1)[-1] for c in crumbs[1:]] == ["archives/", "2026/"]
+    switch = soup.select_one(".app-lang-switch a")["href"]
+    assert switch.endswith("/2026/03/") and "/zh/" not in switch
+
+
+def test_the_footer_links_the_archives(sample_site):
+    for page, target in (("", "archives/"), ("zh", "zh/archives/")):
+        soup = soup_of(sample_site, page) if page else BeautifulSoup(
+            (sample_site / "index.html").read_text(encoding="utf-8"), "html.parser")
+        assert any(a["href"].endswith(target) for a in soup.select("footer a"))
+
+
+# --------------------------------------------------------------------------- checkers and screenshots
+
+PAGES = ["archives", "zh/archives", "2025", "zh/2025", "2025/06", "zh/2025/06", "2025/06/metro-line-4-opens",
+         "zh/2025/06/metro-line-4-opens"]
+
+
+def test_nu_html_checker_finds_nothing(sample_site):
+    messages = checkers.run_vnu([sample_site / page / "index.html" for page in PAGES])
+    assert messages == [], checkers.format_vnu(messages)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_axe_finds_nothing(sample_server, browser, page):
+    violations = checkers.run_axe(browser, f"{sample_server}/{page}/")
+    assert violations == [], checkers.format_axe(violations)
+
+
+@pytest.mark.parametrize("width", [320, 1280])
+def test_screenshots_of_the_archives(sample_server, tmp_path_factory, width):
+    folder = tmp_path_factory.mktemp(f"archive-shots-{width}")
+    driver = checkers.chromium_driver(width=width, height=900)
+    try:
+        for page in ("archives", "zh/archives", "2025", "zh/2025/06/metro-line-4-opens"):
+            driver.get(f"{sample_server}/{page}/")
+            assert driver.execute_script("return document.documentElement.scrollWidth") <= width, page
+            shot = folder / (page.replace("/", "-") + f"-{width}.png")
+            driver.save_screenshot(str(shot))
+            assert shot.stat().st_size > 10_000
+    finally:
+        driver.quit()
