@@ -156,3 +156,19 @@ PORTAL_SECTIONS = {
 # PUBLISH_CACHE_SHORT (Cache-Control of hashed assets / everything else); PUBLISH_HOSTING_FILES = True.
 # Deploy settings (`invoke publish`): PUBLISH_TARGET and PUBLISH_CNAME live in publishconf.py or the environment;
 # PUBLISH_KEEP_RELEASES = 5 (ssh); SSH keys and options only from the environment (PUBLISH_SSH_KEY/_OPTIONS).
+
+# reader_features (plugins/reader_features): archives/, YYYY/, YYYY/MM/ per language; related articles,
+# previous/next in the same language and reading time on every article. READER_CHARS_PER_MINUTE = 350 (Chinese
+# characters), READER_WORDS_PER_MINUTE = 220 (other text); READER_RELATED_COUNT = 4;
+# READER_RELATED_WEIGHTS = {"topics": 3, "officials": 2} (points per shared term); READER_RELATED_CANDIDATES_PER_TERM
+# = 200 (the most recent stories of a term that are considered); READER_ARCHIVES = True.
+
+# search (plugins/search): search/ per language and a Pagefind index of article bodies after every build, cached
+# under CACHE_PATH/search by a hash of every HTML page. SEARCH_PAGEFIND = True; SEARCH_BUNDLE_DIR = "pagefind";
+# SEARCH_PAGEFIND_OPTIONS = [] (extra Pagefind arguments); SEARCH_PAGE_SIZE = 10 (results per "Show more").
+# The CSP must allow 'wasm-unsafe-eval' in script-src for Pagefind's WebAssembly (publishing's default does).
+
+# discovery (plugins/discovery): sitemap.xml (hreflang alternates), news-sitemap.xml, robots.txt, RSS feeds and
+# per-section Atom/RSS feeds. DISCOVERY_SITEMAPS = True; DISCOVERY_SITEMAP_EXCLUDE = ["drafts/*", "404.html",
+# "*/404.html"]; DISCOVERY_NEWS_DAYS = 2 and DISCOVERY_NEWS_MAX = 1000 (counted back from the newest article, not
+# the clock); DISCOVERY_ROBOTS_DISALLOW = ["pagefind/", "drafts/"]; DISCOVERY_FEEDS = True.

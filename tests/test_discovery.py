@@ -227,7 +227,7 @@ def test_section_feeds_hold_the_sections_articles_in_that_language(published_sit
     assert all("/zh/" in link for link in links_zh)
     # an Interpretation article is not in the News feed
     assert PUBLISH_BASE + "2026/04/bus-network-redesign/" not in links_en
-    assert news_zh.feed.title == "澜海政策新闻: 新闻"
+    assert news_zh.feed.title == "澜海政策新闻：新闻"
 
 
 def test_pages_link_their_feeds(published_site):

@@ -1,0 +1,131 @@
+"""reader_features: archives by date, related articles, previous/next article and reading time.
+
+Adds, for each interface language (the default at ``/``, the others under ``/<lang>/``):
+
+* ``archives/``: every story, grouped by year and month; ``YYYY/`` (the year, by month) and ``YYYY/MM/``
+  (the month, with summaries). Article URLs are ``YYYY/MM/<slug>/``, so ``YYYY/MM/index.html`` is free.
+* on every article (templates ``partials/related.html``, ``partials/prev_next.html``, ``partials/dateline.html``):
+  ``article.related_articles`` (stories sharing officials and topics, best first, then newest),
+  ``article.previous_in_language`` / ``article.next_in_language`` (the older and newer article in the same
+  language) and ``article.reading_minutes`` (Chinese counted by characters, other text by words).
+
+Everything is computed once per build from listing_pages' stories (``portal_stories``), so that plugin must
+come before this one in ``PLUGINS``.
+
+Signals: ``get_generators`` (returns ``ReaderFeaturesGenerator``; its ``generate_context`` runs after every
+article is read and before anything is written).
+"""
+
+from __future__ import annotations
+
+from pelican import signals
+from pelican.generators import Generator
+
+from .archives import build_archive
+from .related import related_stories
+from .reading_time import reading_minutes
+
+DEFAULTS = {
+    # Reading speed: Chinese characters per minute and words per minute for everything else.
+    "READER_CHARS_PER_MINUTE": 350,
+    "READER_WORDS_PER_MINUTE": 220,
+    # Related articles: how many, points per shared term of each kind, candidates kept per term (most recent).
+    "READER_RELATED_COUNT": 4,
+    "READER_RELATED_WEIGHTS": {"topics": 3, "officials": 2},
+    "READER_RELATED_CANDIDATES_PER_TERM": 200,
+    # Write archives/, YYYY/ and YYYY/MM/ in each language.
+    "READER_ARCHIVES": True,
+}
+
+
+def reader_settings(settings: dict) -> dict:
+    """Every setting this plugin reads, with its default."""
+    return {key: settings.get(key, default) for key, default in DEFAULTS.items()}
+
+
+def lang_prefix(settings: dict, lang: str) -> str:
+    return "" if lang == settings["DEFAULT_LANG"] else f"{lang}/"
+
+
+class ReaderFeaturesGenerator(Generator):
+    """Annotates articles (related, previous/next, reading time) and writes the date archives."""
+
+    def generate_context(self):
+        if "portal_stories" not in self.context:
+            raise RuntimeError("reader_features needs listing_pages: put 'listing_pages' before it in PLUGINS")
+        self.options = reader_settings(self.settings)
+        self.languages = list(self.settings["PORTAL_LANGUAGES"])
+        stories = self.context["portal_stories"]
+        versions = [v for story in stories for v in story.versions.values()]
+
+        for version in versions:
+            version.reading_minutes = reading_minutes(
+                version._content or "",
+                self.options["READER_CHARS_PER_MINUTE"],
+                self.options["READER_WORDS_PER_MINUTE"],
+            )
+
+        # Previous/next: oldest to newest within one language; ties by slug, so reading order never matters.
+        by_lang: dict[str, list] = {}
+        for version in versions:
+            by_lang.setdefault(version.lang, []).append(version)
+        for items in by_lang.values():
+            items.sort(key=lambda a: (a.date, a.slug))
+            for position, item in enumerate(items):
+                item.previous_in_language = items[position - 1] if position else None
+                item.next_in_language = items[position + 1] if position + 1 < len(items) else None
+
+        related = related_stories(
+            stories,
+            self.options["READER_RELATED_WEIGHTS"],
+            self.options["READER_RELATED_COUNT"],
+            self.options["READER_RELATED_CANDIDATES_PER_TERM"],
+        )
+        for story in stories:
+            for lang, version in story.versions.items():
+                version.related_articles = [other.version(lang) for other in related[id(story)][lang]]
+
+        self.archives = {lang: build_archive(stories, lang) for lang in self.languages}
+
+    def _write(self, writer, lang: str, url: str, template: str, **kwargs):
+        prefix = lang_prefix(self.settings, lang)
+        page_url = prefix + url
+        writer.write_file(
+            page_url + "index.html",
+            self.get_template(template),
+            self.context,
+            relative_urls=self.settings["RELATIVE_URLS"],
+            template_name=template,
+            url=page_url,
+            page_lang=lang,
+            lang_prefix=prefix,
+            page_url=page_url,
+            page_path=url,
+            **kwargs,
+        )
+
+    def generate_output(self, writer):
+        if not self.options["READER_ARCHIVES"]:
+            return
+        for lang in self.languages:
+            years = self.archives[lang]
+            self._write(writer, lang, "archives/", "archives", archive_years=years)
+            for year in years:
+                # ``articles``: what the page lists (the sitemap takes its lastmod from them)
+                self._write(writer, lang, year.url, "period_archives", archive_years=years, archive_year=year,
+                            articles=[item for month in year.months for item in month.items])
+                for month in year.months:
+                    self._write(
+                        writer, lang, month.url, "period_archives",
+                        archive_years=years, archive_year=year, archive_month=month, articles=month.items,
+                    )
+
+
+def get_generators(pelican):
+    return ReaderFeaturesGenerator
+
+
+def register() -> None:
+    """Hook ``get_generators``: a generator of our own sees the final stories (listing_pages' context) in
+    ``generate_context`` and writes per-language pages through Pelican's writer."""
+    signals.get_generators.connect(get_generators)
