@@ -152,6 +152,22 @@ def test_import_reads_each_editor_credit(line, editors, tmp_path):
     assert wire.paragraphs == [line.split("\n")[0].split("（")[0].split("【")[0].split(" (")[0]]
 
 
+@pytest.mark.parametrize(
+    "line",
+    [
+        "The plan (by the city government) passed.",
+        "这是（编辑部）的通知。",
+        "（记者从市交通运输局获悉）地铁开通。",
+        "The editor's note (Editor's note: this is a correction) stays.",
+        "Figures rose. Source: Lanhai statistics bureau",
+    ],
+)
+def test_text_that_only_looks_like_a_credit_stays_in_the_body(line):
+    wire = parse_wire(f"Headline\n2022-09-18\nFirst.\n{line}\n")
+    assert (wire.reporters, wire.editors, wire.source) == ([], [], "")
+    assert wire.paragraphs == ["First.", line]
+
+
 def test_a_name_outside_the_registry_is_kept_as_written(tmp_path):
     wire = parse_wire("Headline\n(Editor: Mary Jones and Ma Xiao Hong)\nText.\n", IMPORT_REGISTRY, tmp_path / "c")
     assert wire.editors == ["Mary Jones", "Ma Xiaohong"]
@@ -180,7 +196,8 @@ def test_people_in_the_registry_resolve_to_their_canonical_name(tmp_path):
 @pytest.mark.parametrize(
     "text, title, first_paragraph",
     [
-        ("H\nOriginal title: Build a city (Reporter Li Ran) Yesterday it began.\n", "Build a city", "Yesterday it began."),
+        ("H\nOriginal title: Build a city (Reporter Li Ran) Yesterday it began.\n", "Build a city",
+         "Yesterday it began."),
         ("H\nOriginal title: Build a city\nYesterday it began.\n", "Build a city", "Yesterday it began."),
         ("H\n原标题：建设示范城市\n昨天下午开始。\n", "建设示范城市", "昨天下午开始。"),
         ("H\n【原标题：建设示范城市】\n昨天下午开始。\n", "建设示范城市", "昨天下午开始。"),
@@ -366,7 +383,7 @@ def test_import_of_several_files_reports_each(import_root, tmp_path):
     undated.write_text("Headline\nText.\n", encoding="utf-8")
     code, out, err = do_import(import_root, FIXTURES / "en-wire.txt", undated, FIXTURES / "zh-wire.txt")
     assert code == 1
-    assert len(out.split()) == 2 and f"{undated}: error: the text has no date" in err
+    assert len(out.split()) == 2 and f"{undated}:1: error: the text has no date" in err
 
 
 def seed_registry(tmp_path: Path) -> Path:
@@ -500,8 +517,10 @@ def test_the_sample_content_has_no_errors_and_only_the_deliberate_warnings():
 def test_check_required_keys(missing, tmp_path):
     text = article(**{"title": "Metro", missing: None})
     problems = findings(tmp_path, {"articles/2026/bad.md": text})
-    assert messages(problems) == [f"content/articles/2026/bad.md:1: `{missing.title()}` is required; add a line like "
-                                  f"`{ {'title': 'Title: Lanhai opens metro line 4', 'date': 'Date: 2026-03-18 09:30', 'topics': 'Topics: Public transport', 'editors': 'Editors: Zhou Yiran'}[missing]}`"]
+    example = {"title": "Title: Lanhai opens metro line 4", "date": "Date: 2026-03-18 09:30",
+               "topics": "Topics: Public transport", "editors": "Editors: Zhou Yiran"}[missing]
+    assert messages(problems) == [
+        f"content/articles/2026/bad.md:1: `{missing.title()}` is required; add a line like `{example}`"]
 
 
 @pytest.mark.parametrize(
@@ -656,6 +675,25 @@ def test_check_internal_links(tmp_path):
     ]
 
 
+def test_check_reports_what_the_build_reports_about_unsafe_content(tmp_path):
+    outside = tmp_path / "secret.txt"
+    outside.write_text("not for publishing", encoding="utf-8")
+    (tmp_path / "content" / "images").mkdir(parents=True)
+    (tmp_path / "content" / "images" / "secret.txt").symlink_to(outside)
+    body = "First.\n\n<script>alert(1)</script>\n\nLast\u2028line."
+    problems = findings(tmp_path, {
+        "articles/2026/bad.md": article(body=body),
+        "officials/tao-minghui.md": DEFAULT_REGISTRY["officials/tao-minghui.md"].replace(
+            "Role:", "Photo: images/tao.png\nRole:"),
+    })
+    assert messages(problems) == [
+        "content/articles/2026/bad.md:8: <script> is removed from the published page (not allowed in articles)",
+        "content/articles/2026/bad.md:10: invisible line separator U+2028/U+2029; replaced by a space",
+        "content/images/secret.txt:1: this symbolic link leads outside content/; replace it with the file itself",
+        "content/officials/tao-minghui.md:1: `Photo: images/tao.png` does not exist under content/",
+    ]
+
+
 def test_check_files_that_are_not_utf8(tmp_path):
     gbk = article(title="地铁", lang="zh", body="地铁5号线开通。").encode("gbk")
     problems = findings(tmp_path, {"articles/2026/gbk.zh.md": gbk, "articles/2026/notes.txt": "Notes"})
@@ -686,8 +724,8 @@ def test_check_reports_every_problem_sorted_and_paths_restrict_the_report(tmp_pa
         "articles/2025/a.md": article(title="A", date="2025-13-01 09:00", editors=""),
     })
     problems = run_check(root)
-    assert [(p.path, p.line) for p in problems] == [("content/articles/2025/a.md", 2), ("content/articles/2025/a.md", 4),
-                                                   ("content/articles/2026/b.md", 3)]
+    assert [(p.path, p.line) for p in problems] == [
+        ("content/articles/2025/a.md", 2), ("content/articles/2025/a.md", 4), ("content/articles/2026/b.md", 3)]
     assert [p.path for p in run_check(root, root / "articles" / "2026")] == ["content/articles/2026/b.md"]
     assert run_check(root, root / "articles" / "2026" / "good.md") == []
     with pytest.raises(ToolError, match="does not exist"):

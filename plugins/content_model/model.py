@@ -190,8 +190,8 @@ def decode_source(path: str, data: bytes) -> tuple[str | None, list[Problem]]:
 
 def text_problems(path: str, text: str, first_line: int = 1) -> list[Problem]:
     """Control characters are errors and bidirectional overrides warnings, each with its line."""
-    if not CONTROL_CHARS.search(text) and not BIDI_CONTROLS.search(text):
-        return []  # the usual case: two scans of the whole text instead of two per line (`invoke check` speed)
+    if not (CONTROL_CHARS.search(text) or LINE_SEPARATORS.search(text) or BIDI_CONTROLS.search(text)):
+        return []  # the usual case: scans of the whole text instead of scans of each line (`invoke check` speed)
     problems = []
     for offset, line in enumerate(text.split("\n")):
         if CONTROL_CHARS.search(line):
