@@ -118,6 +118,7 @@ def test_peak_memory_counts_the_whole_process_tree(tmp_path):
     run = runner.measure([sys.executable, "-c", code], tmp_path, runner.child_env(), tmp_path / "log")
     assert run.returncode == 0
     assert run.peak_rss >= 200 * 2**20
+    assert run.peak_pss >= 190 * 2**20  # the child's pages are its own, so PSS sees them too
     assert run.seconds >= 0.6
 
 
