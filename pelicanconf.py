@@ -31,6 +31,9 @@ PORTAL_FEED_BASE = os.environ.get("PORTAL_DEV_URL", "http://127.0.0.1:8000/")
 
 PATH = "content"
 OUTPUT_PATH = "output"
+# Every build starts from an empty output folder, so a deleted or renamed article leaves nothing behind; the
+# caches (pages, cards, images, search) make that cheap. A build that fails on content errors deletes nothing.
+DELETE_OUTPUT_DIRECTORY = True
 THEME = "theme"
 TIMEZONE = "Asia/Shanghai"
 DEFAULT_LANG = "en"
@@ -107,10 +110,13 @@ CHECK_MODIFIED_METHOD = "sha1"
 GZIP_CACHE = False
 CONTENT_CACHING_LAYER = "reader"
 
-# --- Plugins (explicit list: no auto-discovery) --------------------------------------------------------
+# --- Plugins (explicit list: no auto-discovery)
+# incremental: INCREMENTAL_ENABLED (default True), INCREMENTAL_CACHE_PATH (default CACHE_PATH/pages: rendered
+# pages by input key), INCREMENTAL_GLOBAL_KEYS (global context keys templates read beyond settings and their own
+# arguments; default ("portal_sections",)). --------------------------------------------------------
 PLUGIN_PATHS = ["plugins"]
 PLUGINS = ["content_model", "portal_i18n", "listing_pages", "images", "publishing", "share_cards", "share",
-           "reader_features", "search", "discovery"]
+           "reader_features", "search", "discovery", "incremental"]
 
 # content_model
 # PORTAL_LANGUAGES: interface languages; the first is DEFAULT_LANG, served at /, the others under /<lang>/.

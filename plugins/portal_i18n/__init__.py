@@ -63,13 +63,17 @@ def lang_of(context) -> str:
     return context.get("DEFAULT_LANG", "en")
 
 
-def make_gettext(theme: str, default_lang: str):
+def make_gettext(theme: str, default_lang: str, languages):
+    # Catalogues are resolved once per generator (once per build): a lookup per string would stat every
+    # catalogue file hundreds of thousands of times on a large site.
+    catalogues = {lang: catalogue(theme, lang) for lang in languages if lang != default_lang}
+
     @pass_context
     def gettext(context, message: str) -> str:
         lang = lang_of(context)
         if lang == default_lang:
             return message
-        translated = catalogue(theme, lang).get(message)
+        translated = catalogues.get(lang, {}).get(message)
         return translated if isinstance(translated, str) else message
 
     @pass_context
@@ -77,7 +81,7 @@ def make_gettext(theme: str, default_lang: str):
         lang = lang_of(context)
         if lang == default_lang:
             return singular if n == 1 else plural
-        translated = catalogue(theme, lang).get(singular)
+        translated = catalogues.get(lang, {}).get(singular)
         if isinstance(translated, (list, tuple)):
             return translated[0]
         return translated or (singular if n == 1 else plural)
@@ -122,7 +126,10 @@ def current_lang(context) -> str:
 def on_generator_init(generator) -> None:
     env = generator.env
     env.add_extension("jinja2.ext.i18n")
-    gettext, ngettext = make_gettext(generator.theme, generator.settings["DEFAULT_LANG"])
+    settings = generator.settings
+    gettext, ngettext = make_gettext(
+        generator.theme, settings["DEFAULT_LANG"], settings.get("PORTAL_LANGUAGES", {settings["DEFAULT_LANG"]: {}})
+    )
     env.install_gettext_callables(gettext, ngettext, newstyle=True)
     env.filters.update({"dateline": dateline, "long_date": long_date, "iso": iso})
     env.globals.update({"lang_of": current_lang, "lang_prefix_of": lang_prefix_of, "html_lang": html_lang})

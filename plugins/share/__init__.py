@@ -28,7 +28,7 @@ from pelican import signals
 from pelican.generators import ArticlesGenerator
 
 from .networks import NETWORKS, ShareLink, ShareTarget
-from .qr import png_size, qr_png, write_if_changed
+from .qr import link_or_copy, png_size, qr_key, qr_png
 from .social import localized, social_meta
 
 __all__ = ["DEFAULT_NETWORKS", "NETWORKS", "ShareSettingsError", "read_settings", "register"]
@@ -174,7 +174,7 @@ def add_share_to(generator: ArticlesGenerator) -> None:
             data, fresh = qr_png(url, config["qr_scale"], config["cache"] / "qr")
             made += fresh
             qr_path = f"share/qr/{lang}/{article.slug}.png"
-            write_if_changed(output / qr_path, data)
+            link_or_copy(config["cache"] / "qr" / f"{qr_key(url, config['qr_scale'])}.png", output / qr_path)
             qr = (qr_path, png_size(data)[0])
         article.share = share_links(target, keys, qr)
         article.social = social_meta(

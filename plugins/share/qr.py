@@ -48,6 +48,23 @@ def write_if_changed(path: Path, data: bytes) -> bool:
     return True
 
 
+def link_or_copy(source: Path, target: Path) -> None:
+    """Make ``target`` the cached file: a hard link (no copy, same inode), left alone when it already is."""
+    try:
+        if os.path.samefile(source, target):
+            return
+    except FileNotFoundError:
+        pass
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        os.link(source, tmp)
+    except OSError:  # another filesystem: copy, unless the bytes are already there
+        write_if_changed(target, source.read_bytes())
+        return
+    os.replace(tmp, target)
+
+
 def qr_png(url: str, scale: int, cache_dir: Path) -> tuple[bytes, bool]:
     """The PNG bytes of the QR code of ``url`` and whether it was made now (False: read from the cache)."""
     cached = cache_dir / f"{qr_key(url, scale)}.png"

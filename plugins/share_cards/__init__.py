@@ -118,25 +118,6 @@ def card_key(spec: CardSpec, config: dict) -> str:
     return hashlib.sha256(json.dumps(inputs, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
 
 
-def link_or_copy(source: Path, target: Path) -> None:
-    """Make ``target`` the cached file: a hard link (no copy, same inode), left alone when it already is."""
-    try:
-        if os.path.samefile(source, target):
-            return
-    except FileNotFoundError:
-        pass
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        os.link(source, tmp)
-    except OSError:  # another filesystem: copy, unless the bytes are already there
-        from share.qr import write_if_changed
-
-        write_if_changed(target, source.read_bytes())
-        return
-    os.replace(tmp, target)
-
-
 def card_meta(article, sections: dict, lang: str) -> str:
     from portal_i18n import long_date
 
@@ -174,7 +155,7 @@ def add_cards_to(generator: ArticlesGenerator) -> None:
         return
     check_fonts(config)
     from share import shareable
-    from share.qr import write_if_changed
+    from share.qr import link_or_copy, write_if_changed
     from share.social import localized
 
     output = Path(generator.output_path)

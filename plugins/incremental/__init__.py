@@ -1,0 +1,293 @@
+"""incremental: skip rendering pages whose inputs did not change, with output identical to a cold build.
+
+Adds ``IncrementalWriter`` (``get_writer``). Before a template renders a page, the writer computes the page's input
+key: a site fingerprint (settings, theme and plugin files, library versions, the site-wide data base templates read:
+``INCREMENTAL_GLOBAL_KEYS``) and a fingerprint of everything passed to that one page (the article with its related
+articles, translations and share links; the term; the slice of articles on this page of a listing; the page's
+relative ``SITEURL``). A page whose key is in the cache (``INCREMENTAL_CACHE_PATH``) is not rendered: the cached
+text is written. Pelican still writes every file and sends ``content_written`` for it, so sitemaps and other
+plugins see every page, and a build into an emptied output folder (publish builds) benefits as much as one into a
+kept folder. Keys never use modification times, so a fresh checkout with a restored cache is a full hit.
+
+Contract for templates: a paginated page reads its articles through ``articles_page`` (the full ``articles`` and
+``dates`` lists of a paginated listing are not part of the key), and global context beyond settings is read only
+from the keys in ``INCREMENTAL_GLOBAL_KEYS``. The benchmark and tests compare selective rebuilds with cold builds.
+
+Signals: ``get_writer`` (the writer), ``finalized`` (remove cache entries no page of this build used).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import logging
+import os
+from importlib import metadata as importlib_metadata
+from pathlib import Path
+
+from markupsafe import Markup
+from pelican import signals
+from pelican.contents import Content
+from pelican.paginator import Page, Paginator
+from pelican.urlwrappers import URLWrapper
+from pelican.writers import Writer
+
+logger = logging.getLogger(__name__)
+
+PLUGINS_ROOT = Path(__file__).resolve().parent.parent
+CODE_VERSION = "1"
+LIBRARIES = ("pelican", "jinja2", "markdown", "nh3", "babel", "pillow", "markupsafe")
+# Attributes of content objects that are plumbing, not what a page shows.
+SKIPPED_ATTRIBUTES = frozenset({"settings", "metadata", "_context", "_summary", "_content", "_cache"})
+
+
+def read_settings(settings: dict) -> dict:
+    """All settings of this plugin, with their defaults."""
+    cache = settings.get("INCREMENTAL_CACHE_PATH") or os.path.join(settings.get("CACHE_PATH", "cache"), "pages")
+    return {
+        "enabled": bool(settings.get("INCREMENTAL_ENABLED", True)),
+        "cache": Path(cache),
+        "global_keys": tuple(settings.get("INCREMENTAL_GLOBAL_KEYS", ("portal_sections",))),
+    }
+
+
+def _hash(*parts: str) -> str:
+    digest = hashlib.blake2b(digest_size=20)
+    for part in parts:
+        digest.update(part.encode("utf-8", "surrogatepass"))
+        digest.update(b"\x1f")
+    return digest.hexdigest()
+
+
+SCALARS = (type(None), bool, int, float, str, Markup, dt.date)
+
+
+class Fingerprinter:
+    """Stable digests of template arguments: no ids, no addresses, no clock.
+
+    A page's own arguments get a full digest; objects they refer to (related articles, translations, terms in a
+    list) get a shallow one: what a link, a list item or a related box shows of them. Shallow digests stop at
+    other articles (their URL only), so cycles such as A related to B related to A end.
+    """
+
+    def __init__(self) -> None:
+        self._shallow: dict[int, tuple[object, str]] = {}
+
+    def scalar(self, obj) -> str:
+        if isinstance(obj, dt.date):
+            return obj.isoformat()
+        if isinstance(obj, str):
+            return _hash(str(obj)) if len(obj) > 64 else repr(str(obj))
+        return repr(obj)
+
+    def shallow(self, obj) -> str:
+        cached = self._shallow.get(id(obj))
+        if cached is not None and cached[0] is obj:
+            return cached[1]
+        parts = [type(obj).__name__]
+        if isinstance(obj, URLWrapper):
+            parts += [obj.slug, obj.name]
+        for key, value in sorted(vars(obj).items()):
+            if key in SKIPPED_ATTRIBUTES or key.startswith("_"):
+                continue
+            parts.append(f"{key}={self.brief(value)}")
+        if isinstance(obj, Content):
+            # url and summary are properties, not attributes
+            parts += [f"url={obj.url}", f"summary={self.scalar(obj.summary)}"]
+        digest = _hash(*parts)
+        self._shallow[id(obj)] = (obj, digest)
+        return digest
+
+    def brief(self, value) -> str:
+        """A referred object's attribute: scalars in full, terms by name, other articles by URL only."""
+        if isinstance(value, SCALARS):
+            return self.scalar(value)
+        if isinstance(value, Content):
+            return f"<{value.url}>"
+        if isinstance(value, URLWrapper):
+            entry = getattr(value, "entry", None)
+            return _hash(type(value).__name__, value.slug, value.name, str(getattr(value, "has_page", "")),
+                         self.value(entry, 1) if entry is not None else "")
+        if isinstance(value, (list, tuple)):
+            return _hash("list", *(self.brief(item) for item in value))
+        if isinstance(value, dict):
+            return _hash("dict", *(f"{k}:{self.brief(v)}" for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))))
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            return _hash(type(value).__name__, *(f"{f.name}={self.brief(getattr(value, f.name))}"
+                                                 for f in dataclasses.fields(value)))
+        return type(value).__qualname__
+
+    def full(self, obj) -> str:
+        """The page's own article or term: everything it carries, referred objects shallowly."""
+        parts = [type(obj).__name__]
+        if isinstance(obj, Content):
+            # its body as this page will show it (intrasite links resolved for this page's position)
+            parts.append(_hash(obj.get_content(obj._context.get("localsiteurl", "") if obj._context else "")))
+            parts += [f"url={obj.url}", f"summary={self.scalar(obj.summary)}"]
+        else:
+            parts += [obj.slug, obj.name]
+        for key, value in sorted(vars(obj).items()):
+            if key in SKIPPED_ATTRIBUTES or key.startswith("_"):
+                continue
+            parts.append(f"{key}={self.value(value, 1)}")
+        return _hash(*parts)
+
+    def value(self, obj, depth: int) -> str:
+        if isinstance(obj, SCALARS):
+            return self.scalar(obj)
+        if isinstance(obj, (Content, URLWrapper)):
+            return self.full(obj) if depth == 0 else self.shallow(obj)
+        if isinstance(obj, Page):
+            return _hash("page", str(obj.number), self.value(obj.paginator, depth + 1),
+                         *(self.shallow(item) for item in obj.object_list))
+        if isinstance(obj, Paginator):
+            return _hash("paginator", obj.name, str(obj.url), str(obj.count), str(obj.per_page), str(obj.num_pages))
+        if isinstance(obj, dict):
+            return _hash("dict", *(f"{k}:{self.value(v, depth + 1)}"
+                                   for k, v in sorted(obj.items(), key=lambda kv: str(kv[0]))))
+        if isinstance(obj, (list, tuple)):
+            return _hash("list", *(self.value(item, depth + 1) for item in obj))
+        if isinstance(obj, (set, frozenset)):
+            return _hash("set", *sorted(self.value(item, depth + 1) for item in obj))
+        if isinstance(obj, Path):
+            return str(obj)
+        if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+            return _hash(type(obj).__name__, *(f"{f.name}={self.value(getattr(obj, f.name), depth + 1)}"
+                                               for f in dataclasses.fields(obj)))
+        if callable(obj):
+            return f"{getattr(obj, '__module__', '')}.{getattr(obj, '__qualname__', type(obj).__qualname__)}"
+        if hasattr(obj, "__dict__") and depth < 4:
+            return _hash(type(obj).__qualname__, *(f"{k}={self.value(v, depth + 1)}" for k, v in sorted(vars(obj).items())
+                                                   if not k.startswith("_") and k not in SKIPPED_ATTRIBUTES))
+        return type(obj).__qualname__
+
+
+def files_digest(*roots: Path) -> str:
+    digest = hashlib.blake2b(digest_size=20)
+    for root in roots:
+        for path in sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+            digest.update(str(path.relative_to(root)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def library_versions() -> str:
+    versions = []
+    for name in LIBRARIES:
+        try:
+            versions.append(f"{name}={importlib_metadata.version(name)}")
+        except importlib_metadata.PackageNotFoundError:
+            versions.append(f"{name}=?")
+    return ",".join(versions)
+
+
+class CachedTemplate:
+    """Stands in for a Jinja template inside ``Writer.write_file``: renders only on a cache miss."""
+
+    def __init__(self, template, writer: IncrementalWriter, global_context: dict):
+        self._template = template
+        self._writer = writer
+        self._global = global_context
+        self.name = template.name
+
+    def render(self, localcontext: dict) -> str:
+        return self._writer.render(self._template, localcontext, self._global)
+
+
+class IncrementalWriter(Writer):
+    def __init__(self, output_path, settings=None):
+        super().__init__(output_path, settings=settings)
+        self.config = read_settings(self.settings)
+        self.fingerprints = Fingerprinter()
+        self._site_key: str | None = None
+        self.hits = 0
+        self.misses = 0
+        self.used: set[str] = set()
+        ACTIVE.append(self)
+
+    def site_key(self, context: dict) -> str:
+        if self._site_key is None:
+            settings = {k: v for k, v in context.items() if k.isupper()}
+            globals_ = {k: context.get(k) for k in self.config["global_keys"]}
+            theme = Path(self.settings["THEME"])
+            self._site_key = _hash(
+                CODE_VERSION,
+                library_versions(),
+                files_digest(theme, PLUGINS_ROOT),
+                self.fingerprints.value(settings, 1),
+                self.fingerprints.value(globals_, 1),
+            )
+        return self._site_key
+
+    def page_key(self, template, localcontext: dict, global_context: dict) -> str:
+        parts = [self.site_key(global_context), template.name]
+        paginated = any(key.endswith("_page") and isinstance(value, Page) for key, value in localcontext.items())
+        for key in sorted(localcontext):
+            if key.isupper() and key != "SITEURL":
+                continue  # settings are in the site key
+            value = localcontext[key]
+            if key in global_context and global_context[key] is value:
+                continue  # unchanged global context (read only through INCREMENTAL_GLOBAL_KEYS)
+            if paginated and key in ("articles", "dates"):
+                continue  # paginated listings read their items through the page object
+            parts.append(f"{key}={self.fingerprints.value(value, 0)}")
+        return _hash(*parts)
+
+    def render(self, template, localcontext: dict, global_context: dict) -> str:
+        key = self.page_key(template, localcontext, global_context)
+        path = self.config["cache"] / key[:2] / f"{key}.html"
+        self.used.add(key)
+        try:
+            text = path.read_text(encoding="utf-8")
+            self.hits += 1
+            return text
+        except FileNotFoundError:
+            pass
+        text = template.render(localcontext)
+        self.misses += 1
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(f".{os.getpid()}.tmp")
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, path)
+        return text
+
+    def write_file(self, name, template, context, *args, **kwargs):
+        if self.config["enabled"] and not isinstance(template, CachedTemplate):
+            template = CachedTemplate(template, self, context)
+        return super().write_file(name, template, context, *args, **kwargs)
+
+    def prune(self) -> None:
+        """Keep the cache the size of one site: drop entries this build did not use."""
+        root = self.config["cache"]
+        if not root.is_dir():
+            return
+        for folder in root.iterdir():
+            if not folder.is_dir():
+                continue
+            for entry in folder.iterdir():
+                if entry.suffix == ".html" and entry.stem not in self.used:
+                    entry.unlink()
+
+
+ACTIVE: list[IncrementalWriter] = []
+
+
+def get_writer(pelican):
+    ACTIVE.clear()
+    return IncrementalWriter
+
+
+def on_finalized(pelican) -> None:
+    for writer in ACTIVE:
+        if writer.config["enabled"]:
+            writer.prune()
+            logger.info("incremental: %d pages rendered, %d taken from the cache", writer.misses, writer.hits)
+    ACTIVE.clear()
+
+
+def register() -> None:
+    """Hook ``get_writer`` (the only place to change how every generator's pages are rendered) and
+    ``finalized`` (prune the cache once all pages of the build are known)."""
+    signals.get_writer.connect(get_writer)
+    signals.finalized.connect(on_finalized)
