@@ -71,7 +71,9 @@ def test_topics_index_lists_topics_with_articles_counts_and_latest_date(site):
     assert "13 articles" in cards["Urban renewal"].get_text()
     assert "1 article" in cards["Housing"].get_text()
     latest = cards["Public transport"].select_one("time")
-    assert latest.get_text() == "2025-01-25 09:24"
+    assert latest.get_text() == "25 January 2025" and latest["datetime"] == "2025-01-25T09:24:00+08:00"
+    zh_latest = page(site, "zh/topics/index.html").select_one(".app-card time")
+    assert zh_latest.get_text() == "2025年1月25日"  # Chinese date format on Chinese pages
 
 
 def test_topic_is_paginated_twenty_a_page_with_prev_next(site):
