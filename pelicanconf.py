@@ -31,9 +31,12 @@ PORTAL_FEED_BASE = os.environ.get("PORTAL_DEV_URL", "http://127.0.0.1:8000/")
 
 PATH = "content"
 OUTPUT_PATH = "output"
-# Every build starts from an empty output folder, so a deleted or renamed article leaves nothing behind; the
-# caches (pages, cards, images, search) make that cheap. A build that fails on content errors deletes nothing.
-DELETE_OUTPUT_DIRECTORY = True
+# PORTAL_CLEAN_OUTPUT (content_model): every build starts from an empty output folder, so a deleted or renamed
+# article leaves nothing behind; the caches (pages, cards, images, search) make that cheap. The folder is emptied
+# only once the content has passed validation, so a build stopped by content errors leaves the last site in place
+# (Pelican's own DELETE_OUTPUT_DIRECTORY would empty it before reading anything).
+PORTAL_CLEAN_OUTPUT = True
+DELETE_OUTPUT_DIRECTORY = False
 THEME = "theme"
 TIMEZONE = "Asia/Shanghai"
 DEFAULT_LANG = "en"

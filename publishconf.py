@@ -13,7 +13,6 @@ from pelicanconf import *  # noqa: E402,F403
 SITEURL = os.environ.get("SITEURL", "https://lanhai.example.gov").rstrip("/")
 RELATIVE_URLS = False
 PORTAL_FEED_BASE = SITEURL + "/"
-DELETE_OUTPUT_DIRECTORY = True
 # Where `invoke publish` deploys unless --to or $PUBLISH_TARGET says otherwise (plugins/publishing/deploy.py):
 # ssh://user@host[:port]/path, git+ssh://...#branch, git+file://...#branch or s3://bucket/prefix.
 PUBLISH_TARGET = ""

@@ -53,8 +53,9 @@ def build(c, strict=False):
 
 @task
 def rebuild(c):
-    """Build from scratch: remove output/ first, ignore nothing."""
-    _build(CONFIG["settings_base"], DELETE_OUTPUT_DIRECTORY=True)
+    """Build from scratch: ignore every cache (content, pages, cards, images, search)."""
+    shutil.rmtree(ROOT / "cache", ignore_errors=True)
+    _build(CONFIG["settings_base"])
 
 
 @task

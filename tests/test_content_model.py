@@ -150,3 +150,18 @@ def test_metadata_is_escaped_and_template_syntax_is_text(tmp_path):
         assert script.get("src") or script.get("type") == "application/ld+json", script
     body = " ".join(page.select_one(".app-article__body").get_text(" ", strip=True).split())
     assert body == "Text and link ."  # the script's text is gone with it
+
+
+def test_a_failed_build_keeps_the_last_good_site(tmp_path):
+    site = make_site(tmp_path, {"articles/2026/good.md": article(slug="good")})
+    (site.content / "articles/2026/good.md").write_text(article(slug="good", officials="Nobody"), encoding="utf-8")
+    with pytest.raises(SiteBuildError):
+        make_site(tmp_path, {"articles/2026/good.md": article(slug="good", officials="Nobody")})
+    assert site.exists("2026/03/good/index.html") and site.exists("index.html")
+
+
+def test_a_deleted_article_leaves_nothing_behind(tmp_path):
+    site = make_site(tmp_path, {"articles/2026/a.md": article(slug="a"), "articles/2026/b.md": article(slug="b")})
+    (site.content / "articles/2026/b.md").unlink()
+    make_site(tmp_path, {})
+    assert site.exists("2026/03/a/index.html") and not site.exists("2026/03/b/index.html")

@@ -13,7 +13,7 @@ from tests.support.sites import SiteBuildError, article, make_site
 
 XSS_IMG = "<img src=x onerror=alert(1)>"
 BREAKOUT = "\" onmouseover=\"alert(2)\" x=\"'><script>alert(3)</script>"
-TITLE = f"Mayor's \"plan\" & 100% <b>#1</b> </script><script>alert(4)</script> {{{{ SITENAME }}}} {{% if 1 %}}x{{% endif %}} 澜海"
+TITLE = "Mayor's \"plan\" & 100% <b>#1</b> </script><script>alert(4)</script> {{ SITENAME }} {% if 1 %}x{% endif %} 澜海"
 BIDI = "Budget \u202eevil\u202c report\u2028next line"
 
 HOSTILE_REGISTRY = {

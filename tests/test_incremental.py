@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.sites import DEFAULT_REGISTRY, REPO_ROOT, article, build, make_site
+from tests.support.sites import REPO_ROOT, article, build, make_site
 
 # Pagefind writes its metadata files in random order (upstream pagefind#638): compared separately, by the search tests.
 NOT_COMPARED = ("pagefind/",)
@@ -110,7 +110,7 @@ def test_selective_rebuild_equals_cold_build(tmp_path, edit):
 
 
 def test_unchanged_rebuild_renders_nothing_and_changes_nothing(tmp_path):
-    from incremental import ACTIVE, IncrementalWriter  # noqa: F401 - imported for the class under test
+    from incremental import IncrementalWriter
 
     site = make_site(tmp_path, files())
     before = digests(site.output)

@@ -5,7 +5,6 @@ ssh://, moto's S3 server)."""
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
 import os
 import re
@@ -14,7 +13,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -535,15 +533,8 @@ class HeaderServingHandler(checkers._QuietHandler):
 @contextlib.contextmanager
 def serve_with_headers(folder: Path):
     handler_class = type("Handler", (HeaderServingHandler,), {"rules": []})
-    server = checkers._QuietServer(("127.0.0.1", 0), functools.partial(handler_class, directory=str(folder)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", handler_class
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+    with checkers.serve_directory(folder, handler_class) as base:
+        yield base, handler_class
 
 
 def csp_messages(driver) -> list[str]:

@@ -9,12 +9,8 @@ Nu HTML Checker and axe in both languages.
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import http.server
 import json
 import re
-import threading
 from pathlib import Path
 
 import pytest
@@ -158,7 +154,7 @@ def test_typing_in_the_search_page_lists_the_article(sample_server, browser, lan
     assert browser.find_element(By.ID, "app-search-status").get_attribute("role") == "status"
     marked = "".join(m.text for m in browser.find_elements(By.CSS_SELECTOR, ".app-search__result-excerpt mark"))
     assert all(character in marked.casefold() for character in query.casefold()), marked
-    assert f"q=" in browser.current_url  # the query is kept in the address, so back and reload keep it
+    assert "q=" in browser.current_url  # the query is kept in the address, so back and reload keep it
 
 
 def test_filters_in_the_page_narrow_the_results(sample_server, browser):
@@ -239,17 +235,8 @@ class _CspHandler(checkers._QuietHandler):
         super().end_headers()
 
 
-@contextlib.contextmanager
 def serve_with_csp(root: Path):
-    server = checkers._QuietServer(("127.0.0.1", 0), functools.partial(_CspHandler, directory=str(root)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+    return checkers.serve_directory(root, _CspHandler)
 
 
 def test_search_works_under_a_strict_content_security_policy(sample_site, browser):

@@ -20,6 +20,7 @@ import os
 from pathlib import Path
 
 from pelican import signals
+from pelican.utils import clean_output_dir
 
 from . import model
 from .model import ContentError, Problem
@@ -38,6 +39,7 @@ DEFAULTS = {
     "PERSON_URL": "people/{slug}/",
     "PERSON_SAVE_AS": "people/{slug}/index.html",
     "PORTAL_LANGUAGES": {"en": {"locale": "en", "name": "English"}, "zh": {"locale": "zh-CN", "name": "中文"}},
+    "PORTAL_CLEAN_OUTPUT": False,
 }
 
 
@@ -182,12 +184,21 @@ def on_static_generator_preread(generator) -> None:
 
 
 def on_all_generators_finalized(generators) -> None:
-    """Stop before anything is written when content has errors; warnings are logged (fatal in strict builds)."""
+    """Stop before anything is written when content has errors; warnings are logged (fatal in strict builds).
+
+    Then, with ``PORTAL_CLEAN_OUTPUT``, empty the output folder: only now, so a failed build keeps the last site.
+    """
     problems = sorted(set(STATE.problems))
     if any(p.severity == "error" for p in problems):
         raise ContentError(problems)
     for problem in problems:
         logger.warning("%s", problem)
+    settings = generators[0].settings if generators else {}
+    if settings.get("PORTAL_CLEAN_OUTPUT") and os.path.isdir(settings["OUTPUT_PATH"]):
+        output = Path(settings["OUTPUT_PATH"]).resolve()
+        if output == content_root(settings) or content_root(settings).is_relative_to(output):
+            raise ValueError(f"OUTPUT_PATH {output} contains the content folder; refusing to empty it")
+        clean_output_dir(str(output), settings.get("OUTPUT_RETENTION", []))
 
 
 def register() -> None:

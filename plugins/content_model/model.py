@@ -621,17 +621,16 @@ def validate_article(source: Source, registries: Registries, settings: Settings)
         source.problem("slug", "error", f"`Slug: {slug}` must be lowercase letters, digits and hyphens, e.g. lanhai-metro-line-4")
     resolved: dict[str, object] = {"date": date, "modified": modified, "lang": lang, "category": category}
     for key, kind in RESOLVED_KEYS.items():
-        # People are bylines: a name outside the registry is a warning, not an error.
-        severity = "warning" if kind == "people" else "error"
         registry = registries[kind]
-        if kind == "people" and not len(registry):
-            resolved[key] = split_list(source.get(key))
-            continue
-        resolved[key] = resolve_names(source, key, registry, severity)
         if kind == "people":
-            # keep unresolved bylines as plain names so nothing an editor wrote disappears
+            # Bylines: a name outside the people registry is a warning, and stays as the plain name written,
+            # so nothing an editor wrote disappears.
             names = split_list(source.get(key))
-            resolved[key] = [registry.resolve(n) or n for n in names]
+            if len(registry):
+                resolve_names(source, key, registry, "warning")
+            resolved[key] = [registry.resolve(name) or name for name in names]
+        else:
+            resolved[key] = resolve_names(source, key, registry, "error")
     return resolved
 
 

@@ -6,6 +6,7 @@ import logging
 import os
 import re
 from html import unescape
+from pathlib import Path
 
 import markdown
 import nh3
@@ -104,7 +105,7 @@ class PortalMarkdownReader(BaseReader):
         if text is not None:
             source.problems.extend(
                 model.check_link_targets(
-                    source, html, model.Path(self._content_root), model.Path(source_path).parent
+                    source, html, Path(self._content_root), Path(source_path).parent
                 )
             )
         lang = source.get("lang") or self.settings["DEFAULT_LANG"]

@@ -15,7 +15,7 @@ Signals: ``get_generators`` (returns ``ListingGenerator``, which runs after the 
 from __future__ import annotations
 
 import logging
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass, field
 
 from pelican import signals

@@ -302,8 +302,10 @@ class _QuietServer(http.server.ThreadingHTTPServer):
 
 
 @contextlib.contextmanager
-def serve_directory(path: os.PathLike | str) -> Iterator[str]:
+def serve_directory(path: os.PathLike | str, handler_class: type | None = None) -> Iterator[str]:
     """Serve ``path`` over HTTP on 127.0.0.1 (ephemeral port) for the duration of the block.
+
+    ``handler_class`` (a subclass of the quiet handler, e.g. one that adds response headers) replaces the default.
 
     Yields the base URL without trailing slash, e.g. ``http://127.0.0.1:41234``; so
     ``f"{base}/index.html"`` and root-absolute site links work. Threaded, no request logs;
@@ -313,7 +315,7 @@ def serve_directory(path: os.PathLike | str) -> Iterator[str]:
     root = Path(path).resolve()
     if not root.is_dir():
         raise NotADirectoryError(root)
-    handler = functools.partial(_QuietHandler, directory=str(root))
+    handler = functools.partial(handler_class or _QuietHandler, directory=str(root))
     server = _QuietServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, name=f"serve {root}", daemon=True)
     thread.start()
