@@ -115,6 +115,7 @@ def test_unchanged_rebuild_renders_nothing_and_changes_nothing(tmp_path):
     site = make_site(tmp_path, files())
     before = digests(site.output)
     shutil.rmtree(site.output)  # publish builds start from an empty output folder
+    shutil.rmtree(tmp_path / "cache" / "last-build")  # no whole-build shortcut: exercise the page cache
     counts = {}
     original = IncrementalWriter.prune
 
@@ -156,3 +157,49 @@ def test_cache_from_another_code_version_is_not_used(tmp_path, monkeypatch):
     run_build(tmp_path)
     assert "POISON" not in page.read_text(encoding="utf-8")
     assert site.exists("index.html")
+
+
+def test_nothing_changed_restores_the_last_output_without_building(tmp_path, monkeypatch):
+    site = make_site(tmp_path, files())
+    before = digests(site.output)
+    shutil.rmtree(site.output)
+    import pelican
+
+    def no_build(self):
+        raise AssertionError("Pelican ran although no input changed")
+
+    monkeypatch.setattr(pelican.Pelican, "run", no_build)
+    run_build(tmp_path)
+    assert digests(site.output) == before
+
+
+def test_any_changed_input_builds_again(tmp_path, monkeypatch):
+    site = make_site(tmp_path, files())
+    edit_title(site.content)
+    run_build(tmp_path)
+    assert "Story one, renamed" in site.read("2026/02/story-1/index.html")
+    monkeypatch.setenv("PORTAL_DEV_URL", "http://127.0.0.1:9999/")  # read by the settings file
+    run_build(tmp_path, PORTAL_FEED_BASE="http://127.0.0.1:9999/")
+    assert "http://127.0.0.1:9999/2026/02/story-1/" in site.read("2026/02/story-1/index.html")
+
+
+def test_a_tampered_saved_output_is_never_restored(tmp_path):
+    site = make_site(tmp_path, files())
+    before = digests(site.output)
+    saved = tmp_path / "cache" / "last-build" / "files" / "index.html"
+    saved.unlink()
+    saved.write_text("TAMPERED", encoding="utf-8")
+    shutil.rmtree(site.output)
+    run_build(tmp_path)
+    assert digests(site.output) == before
+
+
+def test_a_build_with_warnings_is_not_saved_for_stricter_builds(tmp_path):
+    from tests.support.sites import SiteBuildError
+
+    # an unregistered reporter is a warning: tolerated by a lenient build, fatal in a strict one
+    text = {"articles/2026/w.md": article(slug="w", reporters="Unknown Reporter")}
+    make_site(tmp_path, text, fatal="errors")
+    assert not (tmp_path / "cache" / "last-build").exists()
+    with pytest.raises(SiteBuildError):
+        make_site(tmp_path, text, fatal="warnings")

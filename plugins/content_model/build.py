@@ -29,6 +29,10 @@ def configure_logging(fatal: str, verbose: bool = False) -> None:
     for old in list(root.handlers):
         root.removeHandler(old)
     log.init(level=logging.INFO if verbose else logging.WARNING, fatal=fatal, handler=handler)
+    # Pelican drops a message it already logged in this process; each build must report its own problems.
+    log.LimitFilter._ignore.clear()
+    log.LimitFilter._raised_messages.clear()
+    log.LimitFilter._group_count.clear()
     log.FatalLogger.fatal_lvl = (
         logging.WARNING if fatal.startswith("warning") else logging.ERROR if fatal else logging.CRITICAL + 1
     )
@@ -40,9 +44,18 @@ def build(settings_file: str | Path, overrides: dict | None = None, fatal: str =
     from pelican.settings import read_settings
 
     configure_logging(fatal, verbose)
+    warnings = _WarningCounter()
+    logging.getLogger().addHandler(warnings)
     try:
         settings = read_settings(str(settings_file), override=dict(overrides or {}))
+        snapshot = _snapshot_module(settings)
+        fingerprint = snapshot.input_fingerprint(settings) if snapshot else None
+        if snapshot and snapshot.restore(settings, fingerprint):
+            return settings
         Pelican(settings).run()
+        if snapshot and not warnings.count:
+            # only a build without a single warning may stand in for a later, possibly stricter, one
+            snapshot.save(settings, fingerprint)
     except ContentError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
@@ -56,7 +69,30 @@ def build(settings_file: str | Path, overrides: dict | None = None, fatal: str =
         _internal_error(exc, verbose)
     except Exception as exc:  # noqa: BLE001 - anything else is reported as one line, not a traceback
         _internal_error(exc, verbose)
+    finally:
+        logging.getLogger().removeHandler(warnings)
     return settings
+
+
+class _WarningCounter(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self.count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.count += 1
+
+
+def _snapshot_module(settings: dict):
+    """The incremental plugin's whole-build shortcut, when that plugin is enabled for this build."""
+    if "incremental" not in settings.get("PLUGINS", ()):
+        return None
+    for folder in settings.get("PLUGIN_PATHS", ()):
+        if folder not in sys.path:
+            sys.path.append(folder)
+    from incremental import snapshot
+
+    return snapshot if snapshot.enabled(settings) else None
 
 
 def _internal_error(exc: Exception, verbose: bool) -> None:

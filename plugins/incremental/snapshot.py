@@ -1,0 +1,104 @@
+"""The whole-build shortcut: when no input changed since the last successful build, restore its output.
+
+The build is deterministic, so equal inputs give equal output. The inputs are fingerprinted before Pelican
+starts: every file under the content folder (names and bytes), the resolved settings (environment variables such as
+SITEURL included), the theme and plugin files, and library versions. After a successful build, the output is kept
+in ``INCREMENTAL_CACHE_PATH/../last-build/`` as hard links (no copy); a build with the same fingerprint hard-links
+it back into an emptied output folder instead of running Pelican. Sizes are checked on restore, so a snapshot that
+was edited or truncated is never published: the build simply runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+MANIFEST = "manifest.json"
+
+
+def snapshot_dir(settings: dict) -> Path:
+    from . import read_settings
+
+    return read_settings(settings)["cache"].parent / "last-build"
+
+
+def enabled(settings: dict) -> bool:
+    return "incremental" in settings.get("PLUGINS", ()) and bool(settings.get("INCREMENTAL_ENABLED", True)) and bool(
+        settings.get("PORTAL_CLEAN_OUTPUT")
+    )
+
+
+def input_fingerprint(settings: dict) -> str:
+    from . import CODE_VERSION, PLUGINS_ROOT, Fingerprinter, files_digest, library_versions
+
+    digest = hashlib.blake2b(digest_size=20)
+    content = Path(settings["PATH"])
+    for path in sorted(content.rglob("*")):
+        if path.is_file() or path.is_symlink():
+            digest.update(str(path.relative_to(content)).encode("utf-8", "surrogateescape") + b"\0")
+            if path.is_symlink():
+                digest.update(b"link:" + os.readlink(path).encode("utf-8", "surrogateescape"))
+            else:
+                digest.update(path.read_bytes())
+    volatile = {"OUTPUT_PATH", "CACHE_PATH"}
+    chosen = {k: v for k, v in settings.items() if k.isupper() and k not in volatile}
+    digest.update(Fingerprinter().value(chosen, 1).encode())
+    digest.update(f"{CODE_VERSION} {library_versions()} {files_digest(Path(settings['THEME']), PLUGINS_ROOT)}".encode())
+    return digest.hexdigest()
+
+
+def _link(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(source, target)
+    except OSError:  # another filesystem
+        shutil.copy2(source, target)
+
+
+def restore(settings: dict, fingerprint: str) -> bool:
+    """Put the last build's output in place if it was made from the same inputs; False when a build is needed."""
+    snapshot = snapshot_dir(settings)
+    try:
+        manifest = json.loads((snapshot / MANIFEST).read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        return False
+    if manifest.get("fingerprint") != fingerprint:
+        return False
+    files = snapshot / "files"
+    for relative, size in manifest["files"].items():
+        path = files / relative
+        if not path.is_file() or path.stat().st_size != size:
+            logger.info("incremental: the saved output was changed (%s); building", relative)
+            return False
+    output = Path(settings["OUTPUT_PATH"])
+    if output.exists():
+        from pelican.utils import clean_output_dir
+
+        clean_output_dir(str(output), settings.get("OUTPUT_RETENTION", []))
+    for relative in manifest["files"]:
+        _link(files / relative, output / relative)
+    logger.info("incremental: nothing changed since the last build; its %d files restored", len(manifest["files"]))
+    return True
+
+
+def save(settings: dict, fingerprint: str) -> None:
+    """Keep this build's output (hard links) for the next build with the same inputs."""
+    snapshot = snapshot_dir(settings)
+    staging = snapshot.with_name(snapshot.name + ".new")
+    shutil.rmtree(staging, ignore_errors=True)
+    output = Path(settings["OUTPUT_PATH"])
+    files = {}
+    for path in sorted(output.rglob("*")):
+        if path.is_file():
+            relative = str(path.relative_to(output))
+            _link(path, staging / "files" / relative)
+            files[relative] = path.stat().st_size
+    (staging / MANIFEST).write_text(json.dumps({"fingerprint": fingerprint, "files": files}), encoding="utf-8")
+    shutil.rmtree(snapshot, ignore_errors=True)
+    os.replace(staging, snapshot)
