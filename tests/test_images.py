@@ -6,6 +6,7 @@ import io
 import json
 import posixpath
 import re
+import shutil
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -191,6 +192,8 @@ def test_second_build_encodes_nothing_and_changed_bytes_reencode(tmp_path, photo
     cache_files = {p: p.stat().st_mtime_ns for p in (site.root / "images").rglob("*") if p.suffix != ".json"}
     derived = sorted(p.name for p in (site.output / "images" / "derived").iterdir())
 
+    # no whole-build shortcut (an unchanged site is restored without building): exercise the image cache
+    shutil.rmtree(site.root / "cache" / "last-build")
     again = make_site(tmp_path, files)
     assert stats(again) == {"images": 2, "rendered": 0, "reused": 2, "encodes": 0, "workers": 0}
     assert {p: p.stat().st_mtime_ns for p in cache_files} == cache_files
