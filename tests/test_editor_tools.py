@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.support import checkers
-from tests.support.sites import DEFAULT_REGISTRY, REPO_ROOT, article, make_site
+from tests.support.sites import DEFAULT_REGISTRY, REPO_ROOT, article, make_site, write_content
 
 sys.path.insert(0, str(REPO_ROOT / "plugins"))
 
@@ -52,18 +52,6 @@ GOOD = article(
     editors="Wang Siqi",
 )
 GOOD_PATH = "content/articles/2026/good.md"
-
-
-def write_content(root: Path, files: dict[str, str | bytes], registry: dict[str, str] | None = None) -> Path:
-    for relative, text in {**(DEFAULT_REGISTRY if registry is None else registry), **files}.items():
-        path = root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(text, bytes):
-            path.write_bytes(text)
-        else:
-            path.write_text(text, encoding="utf-8")
-    (root / "articles").mkdir(parents=True, exist_ok=True)
-    return root
 
 
 def run_check(root: Path, *paths) -> list[model.Problem]:

@@ -65,6 +65,19 @@ class SiteBuildError(AssertionError):
         self.log = log
 
 
+def write_content(content: Path, files: dict[str, str | bytes], registry: dict[str, str] | None = None) -> Path:
+    """Write `files` (paths relative to the content folder) over the registry (the default one unless given)."""
+    for relative, text in {**(DEFAULT_REGISTRY if registry is None else registry), **files}.items():
+        path = content / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(text, bytes):
+            path.write_bytes(text)
+        else:
+            path.write_text(text, encoding="utf-8")
+    (content / "articles").mkdir(parents=True, exist_ok=True)
+    return content
+
+
 def make_site(
     tmp_path: Path,
     files: dict[str, str | bytes],
@@ -74,15 +87,7 @@ def make_site(
     **overrides,
 ) -> BuiltSite:
     """Write `files` (paths relative to content/) and build; raise SiteBuildError with the log on failure."""
-    content = tmp_path / "content"
-    for relative, text in {**(DEFAULT_REGISTRY if registry is None else registry), **files}.items():
-        path = content / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(text, bytes):
-            path.write_bytes(text)
-        else:
-            path.write_text(text, encoding="utf-8")
-    (content / "articles").mkdir(parents=True, exist_ok=True)
+    content = write_content(tmp_path / "content", files, registry)
     output = tmp_path / "output"
     settings = {
         "PATH": str(content),
