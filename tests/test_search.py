@@ -348,3 +348,25 @@ def test_screenshots_of_the_search_page(sample_server, tmp_path_factory, width):
             assert (folder / f"search-{lang}-{width}.png").stat().st_size > 10_000
     finally:
         driver.quit()
+
+
+def test_bundle_is_canonical_across_pagefind_runs(sample_site, tmp_path):
+    """Pagefind orders filter values and filters at random; after canonicalise_bundle two runs are byte-identical,
+    and the rewritten files still decode to the same filters."""
+    from search import run_pagefind
+    from search.canonical import canonicalise_bundle, read_chunk
+
+    manifests, filters = [], []
+    for run in ("first", "second"):
+        bundle = tmp_path / run
+        run_pagefind(sample_site, bundle, [])
+        raw = {read_chunk(p)[0]: read_chunk(p)[1] for p in (bundle / "filter").glob("en_*.pf_filter")}
+        canonicalise_bundle(bundle)
+        manifests.append({p.relative_to(bundle).as_posix(): p.read_bytes() for p in sorted(bundle.rglob("*"))
+                          if p.is_file()})
+        rewritten = {read_chunk(p)[0]: read_chunk(p)[1] for p in (bundle / "filter").glob("en_*.pf_filter")}
+        assert {name: sorted(map(tuple, values)) for name, values in raw.items()} == {
+            name: [tuple(v) for v in values] for name, values in rewritten.items()}
+        filters.append(rewritten)
+    assert {"topic", "official", "section", "year", "language"} <= set(filters[0])
+    assert manifests[0] == manifests[1]

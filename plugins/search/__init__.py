@@ -9,6 +9,8 @@ segments Chinese) over the output folder into ``<output>/pagefind/``. Only eleme
 The bundle is cached under ``CACHE_PATH/search/``, keyed by the bytes of every HTML page and Pagefind's
 version: an unchanged site gets the cached bundle copied back instead of a new indexing run. The bundle folder
 is always replaced whole, so no stale fragment of an earlier build survives (the output equals a cold build's).
+Pagefind's filter and metadata files are rewritten in a canonical order (``canonical.py``), so two runs over the
+same pages give byte-identical bundles.
 
 Signals: ``get_generators`` (returns ``SearchPageGenerator``), ``finalized`` (runs Pagefind).
 """
@@ -28,6 +30,8 @@ from urllib.parse import urlsplit
 
 from pelican import signals
 from pelican.generators import Generator
+
+from .canonical import CANONICAL_FORMAT, BundleFormatError, canonicalise_bundle
 
 logger = logging.getLogger(__name__)
 
@@ -92,7 +96,7 @@ def pagefind_version() -> str:
 def site_key(output: Path, bundle_dir: str, options: list[str]) -> str:
     """A hash of everything the index depends on: every HTML page (path and bytes), Pagefind, its options."""
     digest = hashlib.sha256()
-    digest.update(f"pagefind {pagefind_version()} {options!r}\n".encode())
+    digest.update(f"pagefind {pagefind_version()} canonical-{CANONICAL_FORMAT} {options!r}\n".encode())
     pages = sorted(
         p for p in output.rglob("*.html") if p.relative_to(output).parts[0] != bundle_dir
     )
@@ -126,6 +130,10 @@ def build_index(pelican) -> None:
         fresh = Path(tempfile.mkdtemp(prefix="bundle-", dir=cache))
         try:
             run_pagefind(output, fresh / "pagefind", list(options["SEARCH_PAGEFIND_OPTIONS"]))
+            try:
+                canonicalise_bundle(fresh / "pagefind")
+            except BundleFormatError as exc:
+                raise SearchError(f"Pagefind {pagefind_version()} wrote a bundle this plugin cannot read: {exc}") from exc
             key_file.unlink(missing_ok=True)
             shutil.rmtree(cached_bundle, ignore_errors=True)
             os.replace(fresh / "pagefind", cached_bundle)
