@@ -66,6 +66,7 @@ APT_PARTS: tuple[AptPart, ...] = (
     AptPart("zbar-tools", "zbar-tools", _cmd("zbarimg")),
     AptPart("git", "git", _cmd("git")),
     AptPart("poppler-utils", "poppler-utils", _cmd("pdftotext")),  # print tests read Chromium's PDF
+    AptPart("nginx", "nginx", _file("/usr/sbin/nginx")),  # the generated _nginx.conf is served by real nginx
 )
 NPM_APT_PACKAGES = ("nodejs", "npm")
 
