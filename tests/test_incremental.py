@@ -203,3 +203,34 @@ def test_a_build_with_warnings_is_not_saved_for_stricter_builds(tmp_path):
     assert not (tmp_path / "cache" / "last-build").exists()
     with pytest.raises(SiteBuildError):
         make_site(tmp_path, text, fatal="warnings")
+
+
+def test_feeds_are_rebuilt_only_when_an_item_changed(tmp_path):
+    """A body edit rebuilds the feeds that carry that article and copies every other feed from the cache."""
+    from listing_pages import feeds as feed_module
+
+    site = make_site(tmp_path, files())
+    shutil.rmtree(tmp_path / "cache" / "last-build")
+    counts = {}
+    original = feed_module.FeedCache.prune
+
+    def record(self):
+        counts["hits"], counts["misses"] = self.hits, self.misses
+        original(self)
+
+    feed_module.FeedCache.prune = record
+    try:
+        run_build(tmp_path)
+        assert counts == {"hits": counts["hits"], "misses": 0} and counts["hits"] > 10
+        unchanged = counts["hits"]
+        edit_body(tmp_path / "content")
+        run_build(tmp_path)
+    finally:
+        feed_module.FeedCache.prune = original
+    carrying = sorted(
+        str(p.relative_to(site.output)) for p in site.output.rglob("*.xml")
+        if "Edited body of story 1." in p.read_text(encoding="utf-8")
+    )
+    # Atom feeds carry the body: the site, English, its section and topics and official feeds (RSS only summaries).
+    assert len(carrying) >= 4
+    assert counts["misses"] == len(carrying) and counts["hits"] == unchanged - len(carrying)

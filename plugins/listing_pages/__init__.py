@@ -9,7 +9,10 @@ A story is a translation group; a listing shows each story once, in the page's l
 exists. Everything is computed in one pass over the stories at generator time (no rescan per term), and a
 registry entry with no article gets no page and no link.
 
-Signals: ``get_generators`` (returns ``ListingGenerator``, which runs after the articles generator).
+Feeds are cached by their inputs (``feeds.py``): an unchanged feed is copied from ``CACHE_PATH/feeds/``.
+
+Signals: ``get_generators`` (returns ``ListingGenerator``, which runs after the articles generator),
+``initialized`` and ``finalized`` (start and prune the feed cache of one build).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from pelican import signals
 from pelican.generators import Generator
 from pelican.utils import slugify
 
-from .feeds import write_feed
+from .feeds import FEED_CACHES, write_feed
 
 logger = logging.getLogger(__name__)
 
@@ -231,7 +234,21 @@ def get_generators(pelican):
     return ListingGenerator
 
 
+def start_feed_cache(pelican) -> None:
+    FEED_CACHES.clear()
+
+
+def prune_feed_cache(pelican) -> None:
+    for cache in FEED_CACHES.values():
+        cache.prune()
+        logger.info("listing_pages: %d feed(s) built, %d from the cache", cache.misses, cache.hits)
+    FEED_CACHES.clear()
+
+
 def register() -> None:
     """Hook ``get_generators``: listing pages need the final article list, which exists only after the
-    articles generator ran, and a generator of our own can write paginated pages through Pelican's writer."""
+    articles generator ran, and a generator of our own can write paginated pages through Pelican's writer.
+    ``initialized`` and ``finalized`` bracket one build, so the feed cache knows which entries it used."""
     signals.get_generators.connect(get_generators)
+    signals.initialized.connect(start_feed_cache)
+    signals.finalized.connect(prune_feed_cache)

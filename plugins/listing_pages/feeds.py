@@ -1,12 +1,75 @@
-"""Atom feeds with absolute links and host-independent ids (``tag:`` URIs), written deterministically."""
+"""Atom feeds with absolute links and host-independent ids (``tag:`` URIs), written deterministically.
+
+A site has hundreds of feeds (one per topic, official, section and language) and each article sits in about ten of
+them, so every feed is cached under ``CACHE_PATH/feeds/`` by a hash of everything it shows (its own fields and, for
+each item, the URL, title, dates, summary, body as the feed shows it, topics and reporters). A rebuild writes an
+unchanged feed from the cache instead of building its XML again; entries no build used are pruned at the end.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import os
+from importlib import metadata
+from pathlib import Path
 from urllib.parse import urljoin
 
 from feedgenerator import Atom1Feed, Rss201rev2Feed
 from markupsafe import Markup
+
+# Bump when write_feed changes what it writes, so feeds cached by older code are not reused.
+FEED_CODE_VERSION = "1"
+
+
+class FeedCache:
+    """Feed files keyed by their inputs, for one build; remembers which entries the build used."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.used: set[str] = set()
+        self._items: dict[tuple[int, str], tuple[object, str]] = {}
+        self.hits = self.misses = 0
+
+    def item_digest(self, item, base: str) -> str:
+        """What a feed shows of one article (each article is in many feeds: computed once per build)."""
+        memo = self._items.get((id(item), base))
+        if memo is not None and memo[0] is item:
+            return memo[1]
+        parts = [
+            item.url, item.title, item.date.isoformat(), (getattr(item, "modified", None) or item.date).isoformat(),
+            str(item.summary), hashlib.blake2b(item.get_content(base.rstrip("/")).encode()).hexdigest(),
+            *(f"topic:{t.name}" for t in getattr(item, "topics", [])),
+            *(f"reporter:{p.name}" for p in getattr(item, "reporters", [])),
+        ]
+        digest = _digest(parts)
+        self._items[(id(item), base)] = (item, digest)
+        return digest
+
+    def prune(self) -> None:
+        if not self.root.is_dir():
+            return
+        for entry in self.root.iterdir():
+            if entry.suffix == ".xml" and entry.stem not in self.used:
+                entry.unlink()
+
+
+def _digest(parts) -> str:
+    digest = hashlib.blake2b(digest_size=20)
+    for part in parts:
+        digest.update(str(part).encode("utf-8", "surrogatepass"))
+        digest.update(b"\x1f")
+    return digest.hexdigest()
+
+
+# One cache per cache folder, for the build in progress (reset at ``initialized``, pruned at ``finalized``).
+FEED_CACHES: dict[str, FeedCache] = {}
+
+
+def feed_cache(settings: dict) -> FeedCache:
+    root = str(Path(settings.get("CACHE_PATH", "cache")).resolve() / "feeds")
+    if root not in FEED_CACHES:
+        FEED_CACHES[root] = FeedCache(Path(root))
+    return FEED_CACHES[root]
 
 
 def absolute(base: str, url: str) -> str:
@@ -20,6 +83,34 @@ def tag_uri(authority: str, item) -> str:
 
 def write_feed(output_path: str, save_as: str, items, settings: dict, title: str, lang: str, kind: str = "atom"):
     base = settings["PORTAL_FEED_BASE"]
+    items = items[: settings.get("FEED_MAX_ITEMS") or None]
+    cache = feed_cache(settings)
+    key = _digest([
+        FEED_CODE_VERSION, metadata.version("feedgenerator"), kind, save_as, title, lang, base,
+        settings.get("SITESUBTITLE", ""), settings["PORTAL_LANGUAGES"][lang]["locale"], settings["SITENAME"],
+        settings["SITE_DOMAIN"], *(cache.item_digest(item, base) for item in items),
+    ])
+    cache.used.add(key)
+    path = os.path.join(output_path, save_as)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    cached = cache.root / f"{key}.xml"
+    try:
+        data = cached.read_bytes()
+    except FileNotFoundError:
+        data = build_feed(save_as, items, settings, title, lang, kind, base)
+        cache.root.mkdir(parents=True, exist_ok=True)
+        temporary = cached.with_suffix(f".{os.getpid()}.tmp")
+        temporary.write_bytes(data)
+        os.replace(temporary, cached)
+        cache.misses += 1
+    else:
+        cache.hits += 1
+    with open(path, "wb") as handle:
+        handle.write(data)
+    return path
+
+
+def build_feed(save_as: str, items, settings: dict, title: str, lang: str, kind: str, base: str) -> bytes:
     feed_class = Rss201rev2Feed if kind == "rss" else Atom1Feed
     feed = feed_class(
         title=Markup(title).striptags(),
@@ -30,7 +121,7 @@ def write_feed(output_path: str, save_as: str, items, settings: dict, title: str
         author_name=settings["SITENAME"],
         feed_guid=f"tag:{settings['SITE_DOMAIN']},2020-01-01:/{save_as}",
     )
-    for item in items[: settings.get("FEED_MAX_ITEMS") or None]:
+    for item in items:
         link = absolute(base, item.url)
         content = item.get_content(base.rstrip("/"))
         feed.add_item(
@@ -44,8 +135,4 @@ def write_feed(output_path: str, save_as: str, items, settings: dict, title: str
             pubdate=item.date,
             updateddate=getattr(item, "modified", None) or item.date,
         )
-    path = os.path.join(output_path, save_as)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w", encoding="utf-8") as handle:
-        feed.write(handle, "utf-8")
-    return path
+    return feed.writeString("utf-8").encode("utf-8")
