@@ -199,3 +199,34 @@ def test_new_page_kinds_pass_nu_and_axe(dev_site, browser):
         for kind in kinds:
             violations = checkers.run_axe(browser, f"{base}/{kind}")
             assert not violations, (kind, checkers.format_axe(violations))
+
+
+def test_list_items_are_right_for_each_pages_depth_and_language(dev_site):
+    """List items are rendered once per variant and reused: every reuse must still fit its page. In the
+    development build links are relative, so an item on a deeper page needs a longer path to the same article."""
+    import posixpath
+
+    pages = ["index.html", "page/2/index.html", "topics/public-transport/index.html",
+             "topics/public-transport/page/2/index.html", "officials/tao-minghui/index.html", "zh/index.html",
+             "zh/topics/public-transport/index.html", "people/zhou-yiran/index.html"]
+    seen = {}
+    for relative in pages:
+        soup = page(dev_site, relative)
+        items = soup.select("li.app-list__item")
+        assert items, relative
+        for item in items:
+            href = item.select_one(".app-list__title a")["href"]
+            target = posixpath.normpath(posixpath.join(posixpath.dirname(relative), href))
+            assert (dev_site.output / target / "index.html").is_file(), f"{relative}: {href} -> {target}"
+            for tag in item.select("a.app-tag"):
+                tag_target = posixpath.normpath(posixpath.join(posixpath.dirname(relative), tag["href"]))
+                assert (dev_site.output / tag_target / "index.html").is_file(), f"{relative}: {tag['href']}"
+            seen.setdefault(target, set()).add(relative)
+        # An item in another language than the page's carries its own lang (that of the article it links).
+        page_lang = page(dev_site, relative).html["lang"]
+        for item in items:
+            href = item.select_one(".app-list__title a")["href"]
+            target = posixpath.normpath(posixpath.join(posixpath.dirname(relative), href))
+            item_lang = page(dev_site, f"{target}/index.html").html["lang"]
+            assert item.get("lang") == (None if item_lang == page_lang else item_lang), (relative, href)
+    assert len(seen) > 20 and any(len(on) > 3 for on in seen.values())

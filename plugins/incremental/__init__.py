@@ -53,11 +53,8 @@ def read_settings(settings: dict) -> dict:
 
 
 def _hash(*parts: str) -> str:
-    digest = hashlib.blake2b(digest_size=20)
-    for part in parts:
-        digest.update(part.encode("utf-8", "surrogatepass"))
-        digest.update(b"\x1f")
-    return digest.hexdigest()
+    # One join and one update: the key of a 2,000-article build hashes about 600,000 small tuples.
+    return hashlib.blake2b(("\x1f".join(parts) + "\x1f").encode("utf-8", "surrogatepass"), digest_size=20).hexdigest()
 
 
 SCALARS = (type(None), bool, int, float, str, Markup, dt.date)

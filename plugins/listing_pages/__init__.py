@@ -10,9 +10,13 @@ exists. Everything is computed in one pass over the stories at generator time (n
 registry entry with no article gets no page and no link.
 
 Feeds are cached by their inputs (``feeds.py``): an unchanged feed is copied from ``CACHE_PATH/feeds/``.
+The Jinja global ``list_item(item, heading_level)`` renders ``partials/article_list_item.html`` once per build for
+each way a page shows an article (page language, relative ``SITEURL``, heading level), because each article
+appears in a dozen listings (home, section, topics, officials, people, archives).
 
 Signals: ``get_generators`` (returns ``ListingGenerator``, which runs after the articles generator),
-``initialized`` and ``finalized`` (start and prune the feed cache of one build).
+``initialized`` and ``finalized`` (start and prune the feed cache of one build), ``generator_init`` (the
+``list_item`` global, with a fragment cache that lives as long as the generator's Jinja environment).
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ import logging
 from collections import Counter
 from dataclasses import dataclass, field
 
+from jinja2 import pass_context
+from markupsafe import Markup
 from pelican import signals
 from pelican.generators import Generator
 from pelican.utils import slugify
@@ -234,6 +240,31 @@ def get_generators(pelican):
     return ListingGenerator
 
 
+LIST_ITEM_TEMPLATE = "partials/article_list_item.html"
+
+
+@pass_context
+def list_item(context, item, heading_level: int = 3) -> Markup:
+    """One article as a listing shows it; see the module docstring for why it is cached."""
+    from portal_i18n import lang_of
+
+    env = context.environment
+    key = (id(item), context.get("SITEURL"), lang_of(context), heading_level)
+    cached = env.portal_list_items.get(key)
+    if cached is not None and cached[0] is item:
+        return cached[1]
+    html = Markup(env.get_template(LIST_ITEM_TEMPLATE).render(
+        {**context.get_all(), "item": item, "list_heading_level": heading_level}
+    ))
+    env.portal_list_items[key] = (item, html)
+    return html
+
+
+def add_list_item(generator) -> None:
+    generator.env.portal_list_items = {}
+    generator.env.globals["list_item"] = list_item
+
+
 def start_feed_cache(pelican) -> None:
     FEED_CACHES.clear()
 
@@ -251,4 +282,5 @@ def register() -> None:
     ``initialized`` and ``finalized`` bracket one build, so the feed cache knows which entries it used."""
     signals.get_generators.connect(get_generators)
     signals.initialized.connect(start_feed_cache)
+    signals.generator_init.connect(add_list_item)
     signals.finalized.connect(prune_feed_cache)
