@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.sites import REPO_ROOT, article, build, make_site
+from tests.support.sites import REPO_ROOT, article, build, make_site, write_content
 
 # Pagefind writes its metadata files in random order (upstream pagefind#638): compared separately, by the search tests.
 NOT_COMPARED = ("pagefind/",)
@@ -234,3 +234,47 @@ def test_feeds_are_rebuilt_only_when_an_item_changed(tmp_path):
     # Atom feeds carry the body: the site, English, its section and topics and official feeds (RSS only summaries).
     assert len(carrying) >= 4
     assert counts["misses"] == len(carrying) and counts["hits"] == unchanged - len(carrying)
+
+
+def _counting_build(root: Path, **overrides) -> dict:
+    from incremental import IncrementalWriter
+
+    counts = {}
+    original = IncrementalWriter.prune
+
+    def record(self):
+        counts["hits"], counts["misses"] = self.hits, self.misses
+        original(self)
+
+    IncrementalWriter.prune = record
+    try:
+        run_build(root, **overrides)
+    finally:
+        IncrementalWriter.prune = original
+    return counts
+
+
+@pytest.mark.parametrize("child_fails", [False, True], ids=["child renders listings", "child fails"])
+def test_listing_pages_prerendered_by_a_forked_child_equal_a_plain_build(tmp_path, monkeypatch, child_fails):
+    """On a cold build the child renders listing pages while the parent writes articles: the parent finds them in
+    the cache (hits on a cold build), and the output is byte-identical to a build without the child. A failing
+    child only costs time."""
+    import incremental
+
+    plain, forked = tmp_path / "plain", tmp_path / "forked"
+    write_content(plain / "content", files())
+    write_content(forked / "content", files())
+    run_build(plain, INCREMENTAL_PRERENDER=False)
+    if child_fails:
+        def broken(self, *args, **kwargs):
+            raise RuntimeError("the child fails")
+
+        monkeypatch.setattr(incremental.PrerenderWriter, "write_file", broken)
+    counts = _counting_build(forked, INCREMENTAL_PRERENDER=True, INCREMENTAL_PRERENDER_MIN_ARTICLES=0)
+    if child_fails:
+        assert counts["hits"] == 0
+    else:
+        # every listing, archive and term page came from the child; articles and other pages were rendered here
+        assert counts["hits"] > 20 and counts["misses"] > 8
+    assert digests(forked / "output") == digests(plain / "output")
+    assert not incremental.CHILDREN

@@ -13,16 +13,28 @@ Contract for templates: a paginated page reads its articles through ``articles_p
 ``dates`` lists of a paginated listing are not part of the key), and global context beyond settings is read only
 from the keys in ``INCREMENTAL_GLOBAL_KEYS``. The benchmark and tests compare selective rebuilds with cold builds.
 
-Signals: ``get_writer`` (the writer), ``finalized`` (remove cache entries no page of this build used).
+Both cores: once every generator has its context (``all_generators_finalized``, this plugin being last in
+``PLUGINS``), a forked child renders the listing-type generators' pages (``INCREMENTAL_PRERENDER_GENERATORS``) into
+the same cache while the parent writes the article pages. When the parent reaches the first of those generators
+it waits for the child (which had a head start on the same pages), then finds their pages in the cache. The child
+writes no output file and sends no signal; if it fails, the parent renders every page itself (keys make both
+renderings identical).
+
+Signals: ``get_writer`` (the writer), ``all_generators_finalized`` (start the child), ``finalized`` (stop it;
+remove cache entries no page of this build used).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
+import io
 import logging
+import multiprocessing
 import os
+import signal
 from importlib import metadata as importlib_metadata
 from pathlib import Path
 
@@ -49,6 +61,13 @@ def read_settings(settings: dict) -> dict:
         "enabled": bool(settings.get("INCREMENTAL_ENABLED", True)),
         "cache": Path(cache),
         "global_keys": tuple(settings.get("INCREMENTAL_GLOBAL_KEYS", ("portal_sections",))),
+        # Pre-render listing pages in a forked child while the parent writes articles (needs fork and 2+ cores).
+        "prerender": bool(settings.get("INCREMENTAL_PRERENDER", True)),
+        # ... only when the site has at least this many articles (a fork costs more than a small site's listings).
+        "prerender_min": int(settings.get("INCREMENTAL_PRERENDER_MIN_ARTICLES", 200)),
+        "prerender_generators": tuple(settings.get(
+            "INCREMENTAL_PRERENDER_GENERATORS", ("ListingGenerator", "ReaderFeaturesGenerator", "FeedsGenerator")
+        )),
     }
 
 
@@ -267,7 +286,85 @@ class IncrementalWriter(Writer):
                     entry.unlink()
 
 
+class PrerenderWriter(IncrementalWriter):
+    """The child's writer: renders into the page cache, writes no output file (signals are off in the child)."""
+
+    @contextlib.contextmanager
+    def _open_w(self, filename, encoding, override=False):
+        yield io.StringIO()
+
+
 ACTIVE: list[IncrementalWriter] = []
+# The pre-rendering child of the build in progress, if any.
+CHILDREN: list[int] = []
+
+
+def can_prerender(generators, config: dict) -> bool:
+    if not (config["enabled"] and config["prerender"] and (os.cpu_count() or 1) > 1):
+        return False
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return False
+    articles = sum(len(getattr(g, "articles", ())) + len(getattr(g, "translations", ())) for g in generators)
+    return articles >= config["prerender_min"]
+
+
+def start_prerender(generators) -> None:
+    stop_prerender()  # a child left by a build that stopped with an error
+    if not generators:
+        return
+    settings = generators[0].settings
+    config = read_settings(settings)
+    if not can_prerender(generators, config):
+        return
+    chosen = [g for g in generators if type(g).__name__ in config["prerender_generators"]]
+    if not chosen:
+        return
+    pid = os.fork()
+    if pid:
+        CHILDREN.append(pid)
+        for generator in chosen:
+            generator.generate_output = _after_prerender(generator.generate_output)
+        return
+    # The child: nothing it does may reach the output folder, the log or another plugin's signal handlers.
+    status = 1
+    try:
+        logging.disable(logging.CRITICAL)
+        for name in ("content_written", "feed_written", "feed_generated"):
+            getattr(signals, name).receivers.clear()
+        from listing_pages import feeds
+
+        feeds.WRITE_OUTPUT = False
+        writer = PrerenderWriter(generators[0].output_path, settings=settings)
+        for generator in chosen:
+            generator.generate_output(writer)
+        status = 0
+    finally:
+        os._exit(status)
+
+
+def _after_prerender(generate_output):
+    def waiting(writer):
+        wait_for_prerender()
+        return generate_output(writer)
+
+    return waiting
+
+
+def wait_for_prerender() -> None:
+    while CHILDREN:
+        pid = CHILDREN.pop()
+        with contextlib.suppress(ChildProcessError):
+            _pid, status = os.waitpid(pid, 0)
+            if status:
+                logger.debug("incremental: the pre-rendering child failed (status %s); rendering here", status)
+
+
+def stop_prerender() -> None:
+    while CHILDREN:
+        pid = CHILDREN.pop()
+        with contextlib.suppress(ProcessLookupError, ChildProcessError):
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
 
 
 def get_writer(pelican):
@@ -276,6 +373,7 @@ def get_writer(pelican):
 
 
 def on_finalized(pelican) -> None:
+    stop_prerender()
     for writer in ACTIVE:
         if writer.config["enabled"]:
             writer.prune()
@@ -284,7 +382,9 @@ def on_finalized(pelican) -> None:
 
 
 def register() -> None:
-    """Hook ``get_writer`` (the only place to change how every generator's pages are rendered) and
-    ``finalized`` (prune the cache once all pages of the build are known)."""
+    """Hook ``get_writer`` (the only place to change how every generator's pages are rendered),
+    ``all_generators_finalized`` (the first moment every page's data is final: the child can start rendering) and
+    ``finalized`` (stop the child; prune the cache once all pages of the build are known)."""
     signals.get_writer.connect(get_writer)
+    signals.all_generators_finalized.connect(start_prerender)
     signals.finalized.connect(on_finalized)

@@ -19,6 +19,8 @@ from markupsafe import Markup
 
 # Bump when write_feed changes what it writes, so feeds cached by older code are not reused.
 FEED_CODE_VERSION = "1"
+# False in the incremental plugin's pre-rendering child: fill the cache, leave the output to the build.
+WRITE_OUTPUT = True
 
 
 class FeedCache:
@@ -92,7 +94,8 @@ def write_feed(output_path: str, save_as: str, items, settings: dict, title: str
     ])
     cache.used.add(key)
     path = os.path.join(output_path, save_as)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
+    if WRITE_OUTPUT:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
     cached = cache.root / f"{key}.xml"
     try:
         data = cached.read_bytes()
@@ -105,8 +108,9 @@ def write_feed(output_path: str, save_as: str, items, settings: dict, title: str
         cache.misses += 1
     else:
         cache.hits += 1
-    with open(path, "wb") as handle:
-        handle.write(data)
+    if WRITE_OUTPUT:
+        with open(path, "wb") as handle:
+            handle.write(data)
     return path
 
 
