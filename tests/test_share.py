@@ -153,7 +153,7 @@ def test_every_share_link_carries_the_exact_url_and_title(request, site_name, ba
                 assert params[name] == value, f"{key}: {name}={params[name]!r}"
             for name in ("pic", "pics"):
                 if name in params:
-                    assert params[name] == f"{base}share/cards/{lang}/mayor-plan.png"
+                    assert params[name] == f"{base}share/cards/{lang}/mayor-plan.jpg"
         checked.add(key)
     assert checked == {"weibo", "qq", "qzone", "x", "facebook", "linkedin", "telegram", "whatsapp", "email"}
 
@@ -273,10 +273,11 @@ def test_open_graph_and_twitter_card(publish_site, lang):
     assert one["og:locale"] == {"en": "en_GB", "zh": "zh_CN"}[lang]
     assert one["og:locale:alternate"] == {"en": "zh_CN", "zh": "en_GB"}[lang]
     assert one["og:site_name"] == {"en": "Lanhai Policy News", "zh": "澜海政策新闻"}[lang]
-    card = f"{PUBLISH_BASE}/share/cards/{lang}/mayor-plan.png"
+    card = f"{PUBLISH_BASE}/share/cards/{lang}/mayor-plan.jpg"
     assert one["og:image"] == card and one["twitter:image"] == card
-    assert (publish_site.output / f"share/cards/{lang}/mayor-plan.png").is_file()
+    assert (publish_site.output / f"share/cards/{lang}/mayor-plan.jpg").is_file()
     assert (one["og:image:width"], one["og:image:height"]) == ("1200", "630")
+    assert one["og:image:type"] == "image/jpeg"
     assert title in one["og:image:alt"]
     assert one["twitter:card"] == "summary_large_image"
     assert one["twitter:title"] == title
@@ -324,7 +325,7 @@ def test_json_ld_news_article_and_breadcrumbs(publish_site, lang):
     with Image.open(publish_site.output / logo[len(PUBLISH_BASE) + 1:]) as image:
         assert image.format == "PNG" and image.width >= 112
     card = news["image"][0]
-    assert card == {"@type": "ImageObject", "url": f"{PUBLISH_BASE}/share/cards/{lang}/mayor-plan.png",
+    assert card == {"@type": "ImageObject", "url": f"{PUBLISH_BASE}/share/cards/{lang}/mayor-plan.jpg",
                     "width": 1200, "height": 630}
     if lang == "en":
         assert news["image"][1]["url"] == f"{PUBLISH_BASE}/images/lead.png"
@@ -342,7 +343,7 @@ def test_dev_build_metadata_is_absolute_from_the_feed_base(dev_site):
     soup = page(dev_site, EN_PAGE)
     assert soup.head.find("link", rel="canonical")["href"] == DEV_BASE + "2026/03/mayor-plan/"
     one = {k: v[0] for k, v in meta_values(soup).items()}
-    assert one["og:image"] == DEV_BASE + "share/cards/en/mayor-plan.png"
+    assert one["og:image"] == DEV_BASE + "share/cards/en/mayor-plan.jpg"
     assert json_ld(dev_site, EN_PAGE)["NewsArticle"]["url"] == DEV_BASE + "2026/03/mayor-plan/"
 
 

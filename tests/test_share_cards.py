@@ -1,12 +1,14 @@
-"""Share cards (plugins/share_cards): size, wrapping, fonts, caching and the process pool, through real builds."""
+"""Share cards (plugins/share_cards): size, JPEG format, wrapping, fonts, caching and the pool, through real builds."""
 
 from __future__ import annotations
 
 import io
+import math
+import re
 import sys
 
 import pytest
-from PIL import Image, ImageFont
+from PIL import Image, ImageChops, ImageFont, ImageStat, JpegImagePlugin
 
 from tests.support.sites import REPO_ROOT, SiteBuildError, article, make_site
 
@@ -24,9 +26,43 @@ def png(colour) -> bytes:
     return buffer.getvalue()
 
 
-def spec(title: str, lead: str = "", lang: str = "en") -> cards.CardSpec:
+def camera_jpeg(colour) -> bytes:
+    """A lead photo as cameras write them: EXIF with the camera, a GPS position and a comment."""
+    exif = Image.Exif()
+    exif[0x010F] = "Example Camera Co."  # Make
+    exif[0x8825] = {1: "N", 2: (31.0, 14.0, 0.0)}  # GPS IFD: latitude
+    buffer = io.BytesIO()
+    Image.new("RGB", (1600, 900), colour).save(buffer, "JPEG", exif=exif, comment=b"taken at home")
+    return buffer.getvalue()
+
+
+def jpeg_markers(data: bytes) -> list[int]:
+    """The JPEG segment markers up to the start of scan (SOI 0xD8, APPn 0xE0-0xEF, COM 0xFE, SOF0 0xC0, ...)."""
+    assert data[:2] == b"\xff\xd8", "not a JPEG"
+    markers, at = [0xD8], 2
+    while True:
+        assert data[at] == 0xFF, f"bad segment at byte {at}"
+        marker = data[at + 1]
+        markers.append(marker)
+        if marker == 0xDA:  # start of scan: entropy-coded data follows
+            return markers
+        at += 2 + int.from_bytes(data[at + 2:at + 4], "big")
+
+
+def assert_plain_baseline_jpeg(data: bytes) -> None:
+    """A 1200×630 baseline JPEG with full-resolution colour and nothing but JFIF in its header."""
+    markers = jpeg_markers(data)
+    assert 0xC0 in markers and 0xC2 not in markers, "baseline, not progressive"
+    assert [m for m in markers if 0xE1 <= m <= 0xEF or m == 0xFE] == [], f"metadata segments: {markers}"
+    with Image.open(io.BytesIO(data)) as image:
+        assert image.format == "JPEG" and image.size == (1200, 630) and image.mode == "RGB"
+        assert JpegImagePlugin.get_sampling(image) == 0, "4:4:4: no chroma subsampling"
+        assert not {"exif", "icc_profile", "comment", "xmp", "photoshop"} & set(image.info), image.info
+
+
+def spec(title: str, lead: str = "", lang: str = "en", site: str = "Lanhai Policy News") -> cards.CardSpec:
     return cards.CardSpec(
-        title=title, lang=lang, site_name="Lanhai Policy News", domain="lanhai.example.gov",
+        title=title, lang=lang, site_name=site, domain="lanhai.example.gov",
         meta="18 March 2026 · Policy", lead_image=lead, lead_image_hash="", font_regular=REGULAR,
         font_bold=BOLD, font_index=2, destination="",
     )
@@ -83,11 +119,46 @@ def background_only(image: Image.Image, box) -> bool:
     "title", ["議" * 2000, "Budget " * 400, "W" * 2000], ids=["chinese", "words", "one-word"]
 )
 def test_a_2000_character_title_stays_inside_its_box(title):
-    image = Image.open(io.BytesIO(cards.render_card(spec(title))))
+    image = cards.draw_card(spec(title))  # before encoding, so "background" means exactly white
     assert image.size == (1200, 630)
     # Nothing drawn in the right margin, nor between the headline box and the date rule.
     assert background_only(image, (1200 - cards.MARGIN + 4, cards.BAND, 1200, 630))
     assert background_only(image, (0, cards.HEADLINE_BOTTOM + 4, 1200, 630 - 86))
+
+
+def test_every_card_starts_from_one_identity_band_per_site_name_and_none_changes_it():
+    cards.identity_base.cache_clear()
+    english = [cards.draw_card(spec(f"Notice {i}: bus route {i} changes")) for i in range(3)]
+    chinese = cards.draw_card(spec("公交线路调整", lang="zh", site="澜海政策新闻"))
+    info = cards.identity_base.cache_info()
+    assert (info.misses, info.hits) == (2, 2), "the band is drawn once per site name, then copied"
+    base = cards.base_for(spec("any"))
+    band = (0, 0, 1200, cards.BAND)
+    assert all(card.crop(band).tobytes() == base.crop(band).tobytes() for card in english)
+    assert chinese.crop(band).tobytes() != base.crop(band).tobytes()
+    # Headlines were drawn on copies: the shared base is still blank under its band.
+    assert background_only(base, (0, cards.BAND, 1200, 630))
+    below = (0, cards.BAND, 1200, 630)
+    assert english[0].crop(below).tobytes() != english[1].crop(below).tobytes()
+
+
+def test_a_card_is_a_plain_baseline_jpeg_close_to_what_was_drawn():
+    card = spec("澜海市发布城市更新规划 老旧小区改造成为重点", lang="zh", site="澜海政策新闻")
+    data = cards.render_card(card)
+    assert_plain_baseline_jpeg(data)
+    drawn = cards.draw_card(card)
+    with Image.open(io.BytesIO(data)) as decoded:
+        # Mean squared error per channel: 4:2:0 subsampling or a low quality would smear the white site name on
+        # the red band (about 35 dB there instead of 39).
+        for box in ((0, 0, 1200, cards.BAND), (0, cards.BAND, 1200, 630)):
+            assert psnr(drawn.crop(box), decoded.convert("RGB").crop(box)) > 37, box
+
+
+def psnr(a: Image.Image, b: Image.Image) -> float:
+    """Peak signal-to-noise ratio in dB (higher is closer; 99 for identical images)."""
+    squares = ImageStat.Stat(ImageChops.difference(a, b)).sum2
+    mse = sum(squares) / (a.width * a.height * 3)
+    return 99.0 if mse == 0 else 10 * math.log10(255**2 / mse)
 
 
 def test_the_card_font_has_every_character_of_chinese_titles():
@@ -100,16 +171,18 @@ def test_the_card_font_has_every_character_of_chinese_titles():
 # --- builds ---------------------------------------------------------------------------------------------------
 
 
-def files(title: str = "Lanhai opens metro line 4", lead: bytes | None = None) -> dict:
+def files(
+    title: str = "Lanhai opens metro line 4", lead: bytes | None = None, lead_name: str = "images/lead.png"
+) -> dict:
     content = {
         "articles/a.md": article(title=title, slug="a", category="Policy", **(
-            {"image": "images/lead.png", "image_alt": "A colour"} if lead else {})),
+            {"image": lead_name, "image_alt": "A colour"} if lead else {})),
         "articles/b.zh.md": article(
             title="首批老旧小区改造项目过半开工 加装电梯成居民最关心事项", slug="b", lang="zh", topics="城市更新"
         ),
     }
     if lead:
-        content["images/lead.png"] = lead
+        content[lead_name] = lead
     return content
 
 
@@ -118,42 +191,59 @@ def card_state(site, relative: str):
     return stat.st_ino, stat.st_mtime_ns
 
 
-def test_cards_are_1200_by_630_and_linked_from_the_page(tmp_path):
-    site = make_site(tmp_path, files(lead=png((20, 120, 60))), PORTAL_FEED_BASE=DEV_BASE)
-    for relative in ("share/cards/en/a.png", "share/cards/zh/b.png"):
-        with Image.open(site.output / relative) as image:
-            assert image.format == "PNG" and image.size == (1200, 630)
-    assert f'<meta property="og:image" content="{DEV_BASE}share/cards/en/a.png">' in site.read("2026/03/a/index.html")
-    with Image.open(site.output / "share/cards/en/a.png") as image:
+def near(pixel, colour, tolerance: int = 4) -> bool:
+    """JPEG keeps a flat colour within a few levels, not exactly."""
+    return all(abs(a - b) <= tolerance for a, b in zip(pixel, colour))
+
+
+def test_cards_are_1200_by_630_jpegs_without_the_photos_metadata_and_linked_from_the_page(tmp_path):
+    site = make_site(tmp_path, files(lead=camera_jpeg((20, 120, 60)), lead_name="images/lead.jpg"),
+                     PORTAL_FEED_BASE=DEV_BASE)
+    for relative in ("share/cards/en/a.jpg", "share/cards/zh/b.jpg"):
+        assert_plain_baseline_jpeg((site.output / relative).read_bytes())
+    assert sorted(p.name for p in (site.output / "share/cards").rglob("*")) == ["a.jpg", "b.jpg", "en", "zh"]
+    page = site.read("2026/03/a/index.html")
+    assert f'<meta property="og:image" content="{DEV_BASE}share/cards/en/a.jpg">' in page
+    assert '<meta property="og:image:type" content="image/jpeg">' in page
+    assert re.findall(r'og:image:type" content="([^"]+)"', site.read("zh/2026/03/b/index.html")) == ["image/jpeg"]
+    with Image.open(site.output / "share/cards/en/a.jpg") as image:
         # the lead image fills the right-hand column
-        assert image.convert("RGB").getpixel((1100, 400)) == (20, 120, 60)
+        assert near(image.convert("RGB").getpixel((1100, 400)), (20, 120, 60))
+    # The publisher logo stays a PNG.
+    with Image.open(site.output / "share/logo.png") as logo:
+        assert logo.format == "PNG"
 
 
 def test_an_unchanged_card_is_not_redrawn_or_rewritten_and_a_change_remakes_it(tmp_path):
     first = make_site(tmp_path, files(lead=png((200, 10, 10))), PORTAL_FEED_BASE=DEV_BASE)
     cache = tmp_path / "share-cards"
-    cached_before = sorted(p.name for p in cache.rglob("*.png"))
-    assert len(cached_before) == 2
-    en_before, zh_before = card_state(first, "share/cards/en/a.png"), card_state(first, "share/cards/zh/b.png")
-    en_bytes = (first.output / "share/cards/en/a.png").read_bytes()
+    cached_before = sorted(p.name for p in cache.rglob("*.jpg"))
+    assert len(cached_before) == 2 and not list(cache.rglob("*.png"))
+    # The output card is a hard link to the cached file, not a copy.
+    for relative in ("share/cards/en/a.jpg", "share/cards/zh/b.jpg"):
+        card = first.output / relative
+        assert card.stat().st_nlink >= 2
+        assert any(card.samefile(cached) for cached in cache.rglob("*.jpg"))
+    en_before, zh_before = card_state(first, "share/cards/en/a.jpg"), card_state(first, "share/cards/zh/b.jpg")
+    en_bytes = (first.output / "share/cards/en/a.jpg").read_bytes()
 
     second = make_site(tmp_path, files(lead=png((200, 10, 10))), PORTAL_FEED_BASE=DEV_BASE)
-    assert card_state(second, "share/cards/en/a.png") == en_before
-    assert card_state(second, "share/cards/zh/b.png") == zh_before
-    assert sorted(p.name for p in cache.rglob("*.png")) == cached_before
+    assert card_state(second, "share/cards/en/a.jpg") == en_before
+    assert card_state(second, "share/cards/zh/b.jpg") == zh_before
+    assert sorted(p.name for p in cache.rglob("*.jpg")) == cached_before
 
     # A new title remakes the English card only.
     renamed = files("Lanhai opens metro line 5", lead=png((200, 10, 10)))
     third = make_site(tmp_path, renamed, PORTAL_FEED_BASE=DEV_BASE)
-    assert card_state(third, "share/cards/en/a.png") != en_before
-    assert (third.output / "share/cards/en/a.png").read_bytes() != en_bytes
-    assert card_state(third, "share/cards/zh/b.png") == zh_before
+    assert card_state(third, "share/cards/en/a.jpg") != en_before
+    assert (third.output / "share/cards/en/a.jpg").read_bytes() != en_bytes
+    assert card_state(third, "share/cards/zh/b.jpg") == zh_before
     # So does a new lead image with the same file name.
     new_image = files("Lanhai opens metro line 5", lead=png((10, 10, 200)))
     fourth = make_site(tmp_path, new_image, PORTAL_FEED_BASE=DEV_BASE)
-    with Image.open(fourth.output / "share/cards/en/a.png") as image:
-        assert image.convert("RGB").getpixel((1100, 400)) == (10, 10, 200)
-    assert len(list(cache.rglob("*.png"))) == 4
+    with Image.open(fourth.output / "share/cards/en/a.jpg") as image:
+        assert near(image.convert("RGB").getpixel((1100, 400)), (10, 10, 200))
+    assert len(list(cache.rglob("*.jpg"))) == 4
 
 
 def test_the_process_pool_draws_the_same_cards_as_one_process(tmp_path):
@@ -161,7 +251,7 @@ def test_the_process_pool_draws_the_same_cards_as_one_process(tmp_path):
     pooled = make_site(tmp_path / "pool", many, PORTAL_FEED_BASE=DEV_BASE, SHARE_CARD_POOL_MIN=2, SHARE_CARD_WORKERS=2)
     single = make_site(tmp_path / "one", many, PORTAL_FEED_BASE=DEV_BASE, SHARE_CARD_WORKERS=1)
     for i in range(6):
-        relative = f"share/cards/en/n{i}.png"
+        relative = f"share/cards/en/n{i}.jpg"
         assert (pooled.output / relative).read_bytes() == (single.output / relative).read_bytes()
 
 
