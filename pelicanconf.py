@@ -172,9 +172,12 @@ PORTAL_SECTIONS = {
 # READER_RELATED_WEIGHTS = {"topics": 3, "officials": 2} (points per shared term); READER_RELATED_CANDIDATES_PER_TERM
 # = 200 (the most recent stories of a term that are considered); READER_ARCHIVES = True.
 
-# search (plugins/search): search/ per language and a Pagefind index of article bodies after every build, cached
-# under CACHE_PATH/search by a hash of every HTML page. SEARCH_PAGEFIND = True; SEARCH_BUNDLE_DIR = "pagefind";
-# SEARCH_PAGEFIND_OPTIONS = [] (extra Pagefind arguments); SEARCH_PAGE_SIZE = 10 (results per "Show more").
+# search (plugins/search): search/ per language and a Pagefind index of article bodies after every build, sharded
+# by language and year (pagefind/ = newest shard of each language, pagefind/shards/<lang>-<year>/ + shards.json),
+# each shard cached under CACHE_PATH/search/shards by a hash of its pages. SEARCH_PAGEFIND = True;
+# SEARCH_BUNDLE_DIR = "pagefind"; SEARCH_PAGEFIND_OPTIONS = [] (extra Pagefind arguments); SEARCH_PAGE_SIZE = 10
+# (results per "Show more"); SEARCH_SHARD_MAX_PAGES = 1000 (a bigger year is sharded by month); SEARCH_WORKERS = 0
+# (parallel Pagefind runs; 0 = one per core).
 # The CSP must allow 'wasm-unsafe-eval' in script-src for Pagefind's WebAssembly (publishing's default does).
 
 # discovery (plugins/discovery): sitemap.xml (hreflang alternates), news-sitemap.xml, robots.txt, RSS feeds and

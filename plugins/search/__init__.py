@@ -1,29 +1,45 @@
 """search: a Pagefind index of every article body, and the search pages that use it.
 
 Adds ``search/`` in each interface language (``search/``, ``zh/search/``; template ``search.html``, script
-``theme/js/search.js``), then, once the whole site is written, runs Pagefind (``pagefind[extended]``, which
-segments Chinese) over the output folder into ``<output>/pagefind/``. Only elements marked
-``data-pagefind-body`` (the ``<article>`` of article pages) are indexed; filters and metadata come from
-``partials/search_filters.html``. Pagefind keeps one index per ``<html lang>`` (``en``, ``zh-cn``).
+``theme/js/search.js``), then, once the whole site is written, indexes with Pagefind (``pagefind[extended]``,
+which segments Chinese) every page that carries ``data-pagefind-body`` (the ``<article>`` of article pages);
+filters and metadata come from ``partials/search_filters.html``.
 
-The bundle is cached under ``CACHE_PATH/search/``, keyed by the bytes of every HTML page and Pagefind's
-version: an unchanged site gets the cached bundle copied back instead of a new indexing run. The bundle folder
-is always replaced whole, so no stale fragment of an earlier build survives (the output equals a cold build's).
-Pagefind's filter and metadata files are rewritten in a canonical order (``canonical.py``), so two runs over the
-same pages give byte-identical bundles.
+The index is sharded so that a rebuild re-indexes only what changed. Pages are grouped by Pagefind language
+(the lowercased ``<html lang>``: ``en``, ``zh-cn``) and by the year of their ``YYYY/MM/slug/`` URL (a
+language prefix such as ``zh/`` is allowed); a year holding more than ``SEARCH_SHARD_MAX_PAGES`` pages of one
+language is split by month, and pages outside dated folders form an ``<lang>-other`` shard. Output layout:
 
-Signals: ``get_generators`` (returns ``SearchPageGenerator``), ``finalized`` (runs Pagefind).
+- ``pagefind/``: the primary bundle, Pagefind's runtime (``pagefind.js``, worker, WebAssembly) and the newest
+  shard of every language, so a search page needs one import for the common case of recent news;
+- ``pagefind/shards/<lang>-<year>/``: every other shard, index data only (the primary's runtime searches it);
+- ``pagefind/shards.json``: which shards each language's search page merges (``pagefind.mergeIndex``), newest
+  first. Shards hold one language each, because Pagefind falls back to *another* language's records when a
+  merged bundle lacks the page's language.
+
+Each unit (the primary, each other shard) is cached under ``CACHE_PATH/search/shards/<key>/``, ``key`` being a
+hash of its pages (paths and bytes), Pagefind's version, options and the canonical format; only units whose key
+changed run Pagefind (on a staging folder of exactly their pages, several at once), and cache entries this build
+did not use are deleted. Pagefind's filter and metadata files are rewritten in a canonical order
+(``canonical.py``), so the output is byte-identical to a cold build's.
+
+Signals: ``get_generators`` (returns ``SearchPageGenerator``), ``finalized`` (indexes).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -31,7 +47,7 @@ from urllib.parse import urlsplit
 from pelican import signals
 from pelican.generators import Generator
 
-from .canonical import CANONICAL_FORMAT, BundleFormatError, canonicalise_bundle
+from .canonical import CANONICAL_FORMAT, ENTRY_FILE, BundleFormatError, canonicalise_bundle
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +60,10 @@ DEFAULTS = {
     "SEARCH_PAGEFIND_OPTIONS": [],
     # Results shown per "Show more" step on the search page.
     "SEARCH_PAGE_SIZE": 10,
+    # A year with more pages than this in one language is sharded by month instead.
+    "SEARCH_SHARD_MAX_PAGES": 1000,
+    # Pagefind runs at once when several shards changed (0: one per core).
+    "SEARCH_WORKERS": 0,
 }
 
 
@@ -86,6 +106,21 @@ class SearchPageGenerator(Generator):
             )
 
 
+# Bump when the sharding, the staging or the output layout changes, so cached units of an older rule are unused.
+SHARD_FORMAT = 1
+MANIFEST_FILE = "shards.json"
+SHARDS_DIR = "shards"
+# What a merged shard needs: the rest of a Pagefind bundle (pagefind.js, its worker, WebAssembly, the prebuilt
+# UIs) is only ever loaded from the primary bundle.
+SHARD_DATA_DIRS = ("index", "fragment", "filter")
+
+# An element (not text: text cannot hold a raw "<") carrying the attribute Pagefind restricts indexing to.
+BODY_MARKER = re.compile(rb"<[A-Za-z][^<>]*\sdata-pagefind-body[\s=/>]")
+HTML_LANG = re.compile(rb"<html\b[^>]*?\slang\s*=\s*[\"']?([^\"'\s>]+)", re.IGNORECASE)
+# ARTICLE_URL / ARTICLE_LANG_URL: YYYY/MM/slug/, optionally under one language folder (zh/YYYY/MM/slug/).
+DATED_PATH = re.compile(r"^(?:[^/]+/)?(\d{4})/(\d{2})/")
+
+
 def pagefind_version() -> str:
     try:
         return metadata.version("pagefind")
@@ -93,17 +128,100 @@ def pagefind_version() -> str:
         return "unknown"
 
 
-def site_key(output: Path, bundle_dir: str, options: list[str]) -> str:
-    """A hash of everything the index depends on: every HTML page (path and bytes), Pagefind, its options."""
-    digest = hashlib.sha256()
-    digest.update(f"pagefind {pagefind_version()} canonical-{CANONICAL_FORMAT} {options!r}\n".encode())
-    pages = sorted(
-        p for p in output.rglob("*.html") if p.relative_to(output).parts[0] != bundle_dir
-    )
+@dataclass(frozen=True)
+class IndexedPage:
+    """One page Pagefind indexes: its path in the output, Pagefind language key, URL date, content hash."""
+
+    path: str
+    lang: str
+    year: str  # "" outside dated folders
+    month: str
+    digest: str
+
+
+@dataclass(frozen=True)
+class Shard:
+    """Pages of one language and one period; ``order`` sorts newest first (dated before undated)."""
+
+    lang: str
+    label: str
+    pages: tuple[IndexedPage, ...]
+
+    @property
+    def name(self) -> str:
+        return f"{self.lang}-{self.label}"
+
+    @property
+    def order(self) -> tuple[bool, str]:
+        return (self.label != "other", self.label)
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One Pagefind run and one cached bundle: the primary (several shards) or one other shard."""
+
+    name: str
+    pages: tuple[IndexedPage, ...]
+    key: str
+
+
+def language_key(head: bytes) -> str:
+    """Pagefind's name for a page's index: its ``<html lang>`` lowercased (``zh-CN`` -> ``zh-cn``)."""
+    match = HTML_LANG.search(head)
+    lang = match.group(1).decode("ascii", "replace").lower() if match else "unknown"
+    return lang if re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", lang) else "unknown"
+
+
+def indexed_pages(output: Path, bundle_dir: str) -> list[IndexedPage]:
+    """Every page of the output that Pagefind would index (those marked ``data-pagefind-body``), sorted."""
+    pages = []
+    for path in sorted(output.rglob("*.html")):
+        relative = path.relative_to(output).as_posix()
+        if relative.split("/", 1)[0] == bundle_dir:
+            continue
+        data = path.read_bytes()
+        if not BODY_MARKER.search(data):
+            continue
+        dated = DATED_PATH.match(relative)
+        pages.append(IndexedPage(relative, language_key(data[:4096]), dated.group(1) if dated else "",
+                                 dated.group(2) if dated else "", hashlib.sha256(data).hexdigest()))
+    return pages
+
+
+def plan_shards(pages: list[IndexedPage], max_pages: int) -> dict[str, list[Shard]]:
+    """Shards by language, newest first: one per year, or per month for a year over ``max_pages`` pages."""
+    by_year: dict[tuple[str, str], list[IndexedPage]] = defaultdict(list)
     for page in pages:
-        digest.update(page.relative_to(output).as_posix().encode() + b"\0")
-        digest.update(hashlib.sha256(page.read_bytes()).digest())
+        by_year[(page.lang, page.year)].append(page)
+    shards: dict[str, list[Shard]] = defaultdict(list)
+    for (lang, year), members in sorted(by_year.items()):
+        if year and len(members) > max_pages:
+            by_month: dict[str, list[IndexedPage]] = defaultdict(list)
+            for page in members:
+                by_month[page.month].append(page)
+            shards[lang].extend(Shard(lang, f"{year}-{month}", tuple(by_month[month])) for month in sorted(by_month))
+        else:
+            shards[lang].append(Shard(lang, year or "other", tuple(members)))
+    return {lang: sorted(items, key=lambda s: s.order, reverse=True) for lang, items in sorted(shards.items())}
+
+
+def unit_key(pages: tuple[IndexedPage, ...], options: list[str]) -> str:
+    """A hash of everything one bundle depends on: its pages (path and bytes), Pagefind, its options."""
+    digest = hashlib.sha256()
+    digest.update(f"pagefind {pagefind_version()} canonical-{CANONICAL_FORMAT} shards-{SHARD_FORMAT} "
+                  f"{options!r}\n".encode())
+    for page in sorted(pages, key=lambda p: p.path):
+        digest.update(f"{page.path}\0{page.digest}\n".encode())
     return digest.hexdigest()
+
+
+def plan_units(shards: dict[str, list[Shard]], options: list[str]) -> tuple[Unit, list[tuple[Shard, Unit]]]:
+    """The primary unit (the newest shard of every language) and one unit per other shard."""
+    primary_pages = tuple(page for items in shards.values() for page in items[0].pages)
+    primary = Unit("primary", primary_pages, unit_key(primary_pages, options))
+    others = [(shard, Unit(shard.name, shard.pages, unit_key(shard.pages, options)))
+              for items in shards.values() for shard in items[1:]]
+    return primary, others
 
 
 def run_pagefind(output: Path, destination: Path, options: list[str]) -> None:
@@ -116,6 +234,59 @@ def run_pagefind(output: Path, destination: Path, options: list[str]) -> None:
         )
 
 
+def link_or_copy(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(source, target)
+    except OSError:  # another file system, or links not allowed: a copy reads the same
+        shutil.copyfile(source, target)
+
+
+def index_unit(output: Path, unit: Unit, cache: Path, options: list[str]) -> None:
+    """Run Pagefind over exactly ``unit``'s pages and store the canonical bundle at ``cache/shards/<key>``.
+
+    The pages are linked into a staging folder with their output paths, so Pagefind sees only them and gives
+    them their site URLs (the same bundle as ``--site output --glob`` over the same pages, without relying on
+    every page in a glob being marked)."""
+    work = Path(tempfile.mkdtemp(prefix=f"run-{unit.name}-", dir=cache))
+    try:
+        site = work / "site"
+        for page in unit.pages:
+            link_or_copy(output / page.path, site / page.path)
+        run_pagefind(site, work / "pagefind", options)
+        try:
+            canonicalise_bundle(work / "pagefind")
+        except BundleFormatError as exc:
+            raise SearchError(f"Pagefind {pagefind_version()} wrote a bundle this plugin cannot read: {exc}") from exc
+        target = cache / "shards" / unit.key
+        shutil.rmtree(target, ignore_errors=True)
+        os.replace(work / "pagefind", target)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def copy_shard_data(source: Path, target: Path) -> None:
+    """A merged shard's data: entry, metadata and the chunk folders, not Pagefind's runtime."""
+    target.mkdir(parents=True)
+    for item in sorted(source.iterdir()):
+        if item.name == ENTRY_FILE or item.name.endswith(".pf_meta"):
+            shutil.copyfile(item, target / item.name)
+        elif item.is_dir() and item.name in SHARD_DATA_DIRS:
+            shutil.copytree(item, target / item.name, copy_function=shutil.copyfile)
+
+
+def manifest_text(shards: dict[str, list[Shard]]) -> str:
+    """``shards.json``: per Pagefind language, the bundles a search page merges into the primary one (folders
+    relative to the bundle folder), newest first; ``primary`` names the shards the primary bundle holds (for
+    people reading the output; the search page does not need it)."""
+    manifest = {
+        "format": SHARD_FORMAT,
+        "primary": [items[0].name for items in shards.values()],
+        "languages": {lang: [f"{SHARDS_DIR}/{shard.name}/" for shard in items[1:]] for lang, items in shards.items()},
+    }
+    return json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
+
+
 def build_index(pelican) -> None:
     options = search_settings(pelican.settings)
     if not options["SEARCH_PAGEFIND"]:
@@ -123,27 +294,41 @@ def build_index(pelican) -> None:
     output = Path(pelican.output_path).resolve()
     bundle = output / options["SEARCH_BUNDLE_DIR"]
     cache = Path(pelican.settings["CACHE_PATH"]).resolve() / "search"
-    cached_bundle, key_file = cache / "bundle", cache / "bundle.key"
-    key = site_key(output, options["SEARCH_BUNDLE_DIR"], list(options["SEARCH_PAGEFIND_OPTIONS"]))
-    if not (key_file.is_file() and key_file.read_text() == key and (cached_bundle / "pagefind.js").is_file()):
-        cache.mkdir(parents=True, exist_ok=True)
-        fresh = Path(tempfile.mkdtemp(prefix="bundle-", dir=cache))
-        try:
-            run_pagefind(output, fresh / "pagefind", list(options["SEARCH_PAGEFIND_OPTIONS"]))
-            try:
-                canonicalise_bundle(fresh / "pagefind")
-            except BundleFormatError as exc:
-                raise SearchError(f"Pagefind {pagefind_version()} wrote a bundle this plugin cannot read: {exc}") from exc
-            key_file.unlink(missing_ok=True)
-            shutil.rmtree(cached_bundle, ignore_errors=True)
-            os.replace(fresh / "pagefind", cached_bundle)
-            key_file.write_text(key)
-        finally:
-            shutil.rmtree(fresh, ignore_errors=True)
-        logger.info("search: indexed %s", output)
+    pagefind_options = list(options["SEARCH_PAGEFIND_OPTIONS"])
+    pages = indexed_pages(output, options["SEARCH_BUNDLE_DIR"])
     shutil.rmtree(bundle, ignore_errors=True)
-    shutil.copytree(cached_bundle, bundle)
+    if not pages:
+        # A site without articles: no bundle (the search page says search is unavailable), just the manifest.
+        bundle.mkdir(parents=True)
+        (bundle / MANIFEST_FILE).write_text(manifest_text({}), encoding="utf-8")
+        logger.info("search: no page carries data-pagefind-body; nothing to index")
+        return
+    shards = plan_shards(pages, max(1, int(options["SEARCH_SHARD_MAX_PAGES"])))
+    primary, others = plan_units(shards, pagefind_options)
+    units = [primary] + [unit for _, unit in others]
 
+    (cache / "shards").mkdir(parents=True, exist_ok=True)
+    stale = [unit for unit in units if not (cache / "shards" / unit.key / ENTRY_FILE).is_file()]
+    if stale:
+        workers = min(len(stale), int(options["SEARCH_WORKERS"]) or os.cpu_count() or 1)
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            # list(): raise the first failure (after the other runs ended) rather than drop it
+            list(pool.map(lambda unit: index_unit(output, unit, cache, pagefind_options), stale))
+    logger.info("search: Pagefind ran for %d of %d shard bundle(s)%s", len(stale), len(units),
+                f" ({', '.join(unit.name for unit in stale)})" if stale else "")
+
+    used = {unit.key for unit in units}
+    for entry in sorted((cache / "shards").iterdir()):
+        if entry.name not in used:
+            shutil.rmtree(entry, ignore_errors=True)
+    for legacy in (cache / "bundle", cache / "bundle.key"):  # the single bundle of the unsharded index
+        shutil.rmtree(legacy, ignore_errors=True) if legacy.is_dir() else legacy.unlink(missing_ok=True)
+
+    # The bundle folder is always replaced whole (emptied above), so nothing of an earlier build survives.
+    shutil.copytree(cache / "shards" / primary.key, bundle, copy_function=shutil.copyfile)
+    for shard, unit in others:
+        copy_shard_data(cache / "shards" / unit.key, bundle / SHARDS_DIR / shard.name)
+    (bundle / MANIFEST_FILE).write_text(manifest_text(shards), encoding="utf-8")
 
 def on_finalized(pelican) -> None:
     try:

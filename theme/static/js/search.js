@@ -3,6 +3,11 @@
  * WebAssembly additionally needs 'wasm-unsafe-eval'). Without JavaScript the page explains and links to the
  * archives; this script swaps that text for the form. Messages come from data-* attributes in the page
  * language. Results are built from text nodes only (Pagefind's <mark> highlights are rebuilt, never injected).
+ *
+ * The index is sharded (plugins/search): data-bundle is the bundle folder; its pagefind.js is the primary
+ * bundle (the newest shard of every language, and Pagefind's runtime), and shards.json lists, per Pagefind
+ * language (the lowercased <html lang>), the other shards to merge with pagefind.mergeIndex, newest first.
+ * Only this page's language is merged: Pagefind would answer a bundle lacking it with another language.
  */
 (function () {
   "use strict";
@@ -97,6 +102,45 @@
     window.history.replaceState(null, "", url.toString());
   }
 
+  /* The words Pagefind searches for: split at spaces, and into Intl.Segmenter words in the languages Pagefind
+   * segments (written without spaces). */
+  function queryWords(query) {
+    var lang = document.documentElement.getAttribute("lang") || "en";
+    var words = [];
+    if (/^(zh|ja|th)(-|$)/i.test(lang) && typeof Intl !== "undefined" && Intl.Segmenter) {
+      Array.from(new Intl.Segmenter(lang, { granularity: "word" }).segment(query)).forEach(function (part) {
+        if (part.isWordLike) { words.push(part.segment); }
+      });
+    } else {
+      words = query.split(/\s+/);
+    }
+    return words.filter(function (word, index) { return word && words.indexOf(word) === index; });
+  }
+
+  /* Pagefind ignores a query word its index lacks, and each shard has its own words: a shard without
+   * "airport" would answer "metro airport" with every page that says "metro". One index over the whole site
+   * ignores only words no page has. So a several-word query keeps a result only if it has every word some
+   * shard knows: each word is searched alone (no filters), where a shard lacking it answers nothing. */
+  function searchShards(query, filters) {
+    var words = query && !/^\s*".+"\s*$/.test(query) ? queryWords(query) : [];
+    var searches = [pagefind.search(query || null, { filters: filters })];
+    if (words.length > 1) {
+      words.forEach(function (word) { searches.push(pagefind.search(word, {})); });
+    }
+    return Promise.all(searches).then(function (done) {
+      var search = done[0];
+      if (!search) { return search; }
+      var results = search.results;
+      done.slice(1).forEach(function (alone) {
+        if (!alone || !alone.results.length) { return; }  // no page has the word: one index ignores it too
+        var pages = {};
+        alone.results.forEach(function (result) { pages[result.id] = true; });
+        results = results.filter(function (result) { return pages[result.id]; });
+      });
+      return { results: results };
+    });
+  }
+
   function run() {
     var query = input.value.trim();
     var filters = activeFilters();
@@ -108,7 +152,7 @@
       setStatus("");
       return Promise.resolve();
     }
-    return pagefind.search(query || null, { filters: filters }).then(function (search) {
+    return searchShards(query, filters).then(function (search) {
       if (generation !== current.generation || !search) { return; }
       list.textContent = "";
       current.results = search.results;
@@ -174,12 +218,37 @@
 
   document.getElementById("app-search-nojs").hidden = true;
   form.hidden = false;
-  var bundle = new URL(root.getAttribute("data-bundle"), document.baseURI).href;
-  import(bundle).then(function (module) {
+  var folder = new URL(root.getAttribute("data-bundle"), document.baseURI).href;
+  var baseUrl = root.getAttribute("data-base-path") || "/";
+  var shards = [];
+  var language = null;
+
+  /* The manifest's entry for this page: its exact language, else the primary subtag (Pagefind's own rule). */
+  function pickLanguage(languages) {
+    var lang = (document.documentElement.getAttribute("lang") || "unknown").toLowerCase();
+    if (Object.prototype.hasOwnProperty.call(languages, lang)) { return lang; }
+    var primary = lang.split("-")[0];
+    return Object.prototype.hasOwnProperty.call(languages, primary) ? primary : null;
+  }
+
+  /* Revalidated on every visit, like Pagefind's own entry file, so a new build's shards are never missed. */
+  fetch(new URL("shards.json", folder).href, { cache: "no-cache" }).then(function (response) {
+    if (!response.ok) { throw new Error("search: no shard manifest (" + response.status + ")"); }
+    return response.json();
+  }).then(function (manifest) {
+    language = pickLanguage(manifest.languages || {});
+    if (language === null) { throw new Error("search: nothing indexed in this language"); }
+    shards = manifest.languages[language];
+    return import(new URL("pagefind.js", folder).href);
+  }).then(function (module) {
     pagefind = module;
-    return pagefind.options({ baseUrl: root.getAttribute("data-base-path") || "/" });
+    return pagefind.options({ baseUrl: baseUrl });
   }).then(function () {
     return pagefind.init();
+  }).then(function () {
+    return Promise.all(shards.map(function (path) {
+      return pagefind.mergeIndex(new URL(path, folder).href, { language: language, baseUrl: baseUrl });
+    }));
   }).then(function () {
     return pagefind.filters();
   }).then(function (available) {
