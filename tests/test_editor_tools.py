@@ -25,7 +25,7 @@ sys.path.insert(0, str(REPO_ROOT / "plugins"))
 
 from content_model import model  # noqa: E402
 from editor_tools import check as check_tool  # noqa: E402
-from editor_tools import importer, new  # noqa: E402
+from editor_tools import check_cache, importer, new  # noqa: E402
 from editor_tools.common import NEW_PLACEHOLDER, ToolError, slugify  # noqa: E402
 from editor_tools.names import split_credit, split_romanised  # noqa: E402
 
@@ -52,6 +52,14 @@ GOOD = article(
     editors="Wang Siqi",
 )
 GOOD_PATH = "content/articles/2026/good.md"
+
+
+@pytest.fixture(autouse=True)
+def check_cache_folder(tmp_path_factory, monkeypatch) -> Path:
+    """`invoke check`'s results cache, away from the repository's cache/ (in-process runs and invoked tasks)."""
+    folder = tmp_path_factory.mktemp("check-cache")
+    monkeypatch.setenv(check_cache.CACHE_ENV, str(folder))
+    return folder
 
 
 def run_check(root: Path, *paths) -> list[model.Problem]:
@@ -729,6 +737,169 @@ def test_check_json_format(tmp_path):
         "path": "content/articles/2026/bad.md", "line": 3, "severity": "error",
         "message": "unknown topic `Nothing` in `Topics`: add content/topics/<slug>.md for it, or check the spelling",
     }]
+
+
+# --- `invoke check`'s results cache: the same report, faster; never a stale one ----------------------------
+
+
+def cached_check(root: Path, cache: Path, *paths: Path) -> tuple[int, str, str, int]:
+    """`invoke check` as the task runs it, with a cache: exit code, stdout, stderr, files validated afresh."""
+    out, err = io.StringIO(), io.StringIO()
+    validated = []
+    original = check_tool.Checker.run
+
+    def counting_run(self, selected=()):
+        try:
+            return original(self, selected)
+        finally:
+            validated.append(self.validated)
+
+    check_tool.Checker.run = counting_run
+    try:
+        code = check_tool.run([str(p) for p in paths], content=str(root), out=out, err=err, cache=cache)
+    finally:
+        check_tool.Checker.run = original
+    assert "Traceback" not in err.getvalue()
+    return code, out.getvalue(), err.getvalue(), validated[0]
+
+
+CACHED_FILES = {
+    "articles/2026/good.md": GOOD,
+    "articles/2026/photo.md": article(title="Photo", officials="Tao Minghui",
+                                      body="A map:\n\n![Map of line 4]({static}/images/map.png)\n"),
+    "articles/2026/bad.md": article(title="Bad", topics="Public transprt"),
+    "articles/2026/orphan.zh.md": article(title="孤", lang="zh", translation="true"),
+    "images/map.png": b"\x89PNG\r\n",
+}
+
+
+def test_a_second_check_reads_the_cache_and_reports_exactly_the_same(tmp_path):
+    root = write_content(tmp_path / "content", CACHED_FILES)
+    cache = tmp_path / "cache"
+    first = cached_check(root, cache)
+    assert first[0] == 1 and first[3] == 4 and "unknown topic `Public transprt`" in first[1] and "Translation: true" in first[1]
+    second = cached_check(root, cache)
+    assert second[:3] == first[:3] and second[3] == 0  # nothing parsed again
+    uncached = check_tool.Checker(root).run()
+    assert first[1] == "".join(f"{p}\n" for p in uncached)
+    out_first, out_second = io.StringIO(), io.StringIO()
+    check_tool.run(content=str(root), fmt="json", out=out_first, err=io.StringIO(), cache=tmp_path / "json-cache")
+    check_tool.run(content=str(root), fmt="json", out=out_second, err=io.StringIO(), cache=tmp_path / "json-cache")
+    assert out_first.getvalue() == out_second.getvalue() and "Public transprt" in out_first.getvalue()
+    # The PATHs given restrict the report, from the cache as without it.
+    only_bad = cached_check(root, cache, root / "articles/2026/bad.md")
+    assert only_bad[1] == "content/articles/2026/bad.md:3: error: unknown topic `Public transprt` in `Topics`: did you " \
+        "mean Public transport?\n" and only_bad[3] == 0
+
+
+def test_an_edited_file_is_checked_again_and_its_fix_clears_the_report(tmp_path):
+    root = write_content(tmp_path / "content", CACHED_FILES)
+    cache = tmp_path / "cache"
+    clean = cached_check(root, cache)
+    good = root / "articles/2026/good.md"
+    good.write_text(GOOD.replace("Officials: Tao Minghui, Liang Shuwen",
+                                 "Officials: Tao Minghui, Liang Shuwen, Nobody Known"), encoding="utf-8")
+    code, out, err, validated = cached_check(root, cache)
+    assert validated == 1
+    assert "content/articles/2026/good.md:5: error: unknown official `Nobody Known` in `Officials`" in out
+    assert out == "".join(f"{p}\n" for p in check_tool.Checker(root).run())
+    good.write_text(GOOD, encoding="utf-8")
+    assert cached_check(root, cache)[:3] == clean[:3]
+    # A file whose modification time changes but whose bytes do not (a fresh clone) is not parsed again.
+    os.utime(good, (1, 1))
+    assert cached_check(root, cache)[3] == 0
+
+
+def test_a_renamed_official_invalidates_the_articles_that_named_the_old_name(tmp_path):
+    root = write_content(tmp_path / "content", CACHED_FILES)
+    cache = tmp_path / "cache"
+    cached_check(root, cache)
+    registry_file = root / "officials/tao-minghui.md"
+    registry_file.write_text(DEFAULT_REGISTRY["officials/tao-minghui.md"].replace("Tao Minghui", "Tao Mingyu")
+                             .replace("陶明辉, Tao Ming Hui", "陶明宇"), encoding="utf-8")
+    code, out, err, validated = cached_check(root, cache)
+    assert "content/articles/2026/photo.md:5: error: unknown official `Tao Minghui` in `Officials`" in out
+    assert "content/articles/2026/good.md:5: error: unknown official `Tao Minghui` in `Officials`" in out
+    assert out == "".join(f"{p}\n" for p in check_tool.Checker(root).run())
+
+
+def test_a_deleted_link_target_is_reported_although_the_article_did_not_change(tmp_path):
+    root = write_content(tmp_path / "content", CACHED_FILES)
+    cache = tmp_path / "cache"
+    assert "map.png" not in cached_check(root, cache)[1]
+    (root / "images/map.png").rename(root / "images/map-4.png")
+    code, out, err, validated = cached_check(root, cache)
+    assert validated == 1
+    assert ("content/articles/2026/photo.md:9: error: `{static}/images/map.png` points nowhere: there is no file "
+            "content/images/map.png; did you mean content/images/map-4.png?") in out
+    (root / "images/map-4.png").rename(root / "images/map.png")
+    assert "map.png" not in cached_check(root, cache)[1]
+
+
+def _poison(cache: Path, version: str | None = None) -> None:
+    """Put a problem only the cache knows into good.md's cached result (and give the cache another version)."""
+    (cache_file,) = cache.glob("*.json")
+    data = json.loads(cache_file.read_text(encoding="utf-8"))
+    data["files"]["article"]["articles/2026/good.md"][1] = [["content/articles/2026/good.md", 1, "error", "POISON"]]
+    if version is not None:
+        data["version"] = version
+    cache_file.write_text(json.dumps(data), encoding="utf-8")
+
+
+def test_a_cache_from_another_code_version_is_ignored(tmp_path):
+    root = write_content(tmp_path / "content", CACHED_FILES)
+    cache = tmp_path / "cache"
+    expected = cached_check(root, cache)
+    _poison(cache)
+    assert "POISON" in cached_check(root, cache)[1]  # the cache is used: the poison shows
+    _poison(cache, version="0" * 64)
+    assert cached_check(root, cache)[:3] == expected[:3]
+    # and the code version is part of the key: the same cache, read by changed code, is not used
+    _poison(cache)
+    original = check_cache.code_version
+    check_cache.code_version = lambda files: original(files) + b"changed"
+    try:
+        assert cached_check(root, cache)[:3] == expected[:3]
+    finally:
+        check_cache.code_version = original
+
+
+@pytest.mark.parametrize("damage", [b"", b"{not json", b"\xff\xfe\x00garbage", b"[1, 2, 3]", "truncate",
+                                    "entry", "item", "registries"])
+def test_a_damaged_cache_is_ignored_without_a_traceback(damage, tmp_path):
+    root = write_content(tmp_path / "content", CACHED_FILES)
+    cache = tmp_path / "cache"
+    expected = cached_check(root, cache)
+    (cache_file,) = cache.glob("*.json")
+    data = cache_file.read_bytes()
+    if damage == "truncate":
+        cache_file.write_bytes(data[: len(data) // 2])
+    elif damage in ("entry", "item", "registries"):
+        parsed = json.loads(data)
+        entry = parsed["files"]["article"]["articles/2026/bad.md"]
+        if damage == "registries":
+            parsed["registries"]["entries"]["officials"] = [["tao-minghui"]]
+        elif damage == "entry":
+            parsed["files"]["article"]["articles/2026/bad.md"] = {"not": "a list"}
+        else:
+            entry[2] = ["en", ["not", "a", "slug"]]
+        cache_file.write_text(json.dumps(parsed), encoding="utf-8")
+    else:
+        cache_file.write_bytes(damage)
+    assert cached_check(root, cache)[:3] == expected[:3]
+    assert cached_check(root, cache)[:3] == expected[:3]  # and it was rewritten whole
+
+
+def test_each_content_folder_has_its_own_cache(tmp_path):
+    cache = tmp_path / "cache"
+    first = write_content(tmp_path / "one" / "content", {"articles/2026/good.md": GOOD})
+    registry = {k: v for k, v in DEFAULT_REGISTRY.items() if k != "officials/liang-shuwen.md"}
+    second = write_content(tmp_path / "two" / "content", {"articles/2026/good.md": GOOD}, registry)
+    for _round in range(2):
+        assert cached_check(first, cache)[:2] == (0, "")
+        assert cached_check(second, cache)[1].startswith(
+            "content/articles/2026/good.md:5: error: unknown official `Liang Shuwen`")
+    assert len(list(cache.glob("*.json"))) == 2
 
 
 # --- property-based: no metadata value crashes the parser or the checks ------------------------------------

@@ -22,16 +22,21 @@ import logging
 import os
 from pathlib import Path
 
-from pelican import signals
-from pelican.contents import Article, Page
-from pelican.utils import clean_output_dir
-
+# Pelican, Markdown and pypinyin are imported where they are used, not here: `invoke check` imports this package
+# (for ``model``) and would otherwise spend a third of a second loading what it never calls.
 from . import model
 from .model import ContentError, Problem
-from .reader import PortalMarkdownReader
-from .terms import TERM_CLASSES, Official, Person, Topic
 
 __all__ = ["ContentError", "Official", "Person", "Problem", "Topic", "register"]
+
+
+def __getattr__(name: str):
+    if name in ("Official", "Person", "Topic", "TERM_CLASSES"):
+        from . import terms
+
+        return getattr(terms, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 logger = logging.getLogger(__name__)
 
@@ -96,10 +101,14 @@ def on_initialized(pelican) -> None:
 
 
 def on_readers_init(readers) -> None:
+    from .reader import PortalMarkdownReader
+
     readers.reader_classes["md"] = PortalMarkdownReader
 
 
 def on_article_generator_init(generator) -> None:
+    from .terms import TERM_CLASSES
+
     global STATE
     STATE = BuildState()
     registries = model.load_registries(content_root(generator.settings))
@@ -128,6 +137,8 @@ def term_for(kind: str, value, settings: dict):
         return STATE.terms[kind][value.slug]
     person = STATE.terms[kind].get(value)
     if person is None:
+        from .terms import TERM_CLASSES
+
         person = TERM_CLASSES[kind](value, settings)
         STATE.terms[kind][person.slug] = person
     return person
@@ -202,6 +213,8 @@ def on_all_generators_finalized(generators) -> None:
         output = Path(settings["OUTPUT_PATH"]).resolve()
         if output == content_root(settings) or content_root(settings).is_relative_to(output):
             raise ValueError(f"OUTPUT_PATH {output} contains the content folder; refusing to empty it")
+        from pelican.utils import clean_output_dir
+
         clean_output_dir(str(output), settings.get("OUTPUT_RETENTION", []))
     freeze_urls(generators)
 
@@ -228,6 +241,8 @@ def frozen_class(cls: type) -> type:
 
 
 def freeze_urls(generators) -> None:
+    from pelican.contents import Article, Page
+
     for generator in generators:
         for name in CONTENT_LISTS:
             for content in getattr(generator, name, None) or ():
@@ -240,6 +255,8 @@ def freeze_urls(generators) -> None:
 def register() -> None:
     """Hook reading (readers_init), per-article metadata (article_generator_context) and the point just
     before writing (all_generators_finalized): the earliest places where each check has what it needs."""
+    from pelican import signals
+
     signals.initialized.connect(on_initialized)
     signals.readers_init.connect(on_readers_init)
     signals.article_generator_init.connect(on_article_generator_init)

@@ -36,6 +36,18 @@ def configure_logging(fatal: str, verbose: bool = False) -> None:
     log.FatalLogger.fatal_lvl = (
         logging.WARNING if fatal.startswith("warning") else logging.ERROR if fatal else logging.CRITICAL + 1
     )
+    _make_plugin_loggers_fatal(log)
+
+
+def _make_plugin_loggers_fatal(log) -> None:
+    """Our plugins' loggers made before Pelican installed its logger class (content_model is imported without
+    Pelican, which ``invoke check`` never loads) become Pelican's FatalLogger too: a strict build must stop at
+    their warnings like at Pelican's own."""
+    packages = {path.name for path in Path(__file__).resolve().parent.parent.iterdir() if path.is_dir()}
+    for name, existing in list(logging.Logger.manager.loggerDict.items()):
+        if type(existing) is logging.Logger and name.split(".")[0] in packages:
+            existing.__class__ = log.FatalLogger
+            existing.enable_filter()
 
 
 def build(settings_file: str | Path, overrides: dict | None = None, fatal: str = "errors", verbose: bool = False):

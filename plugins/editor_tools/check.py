@@ -11,6 +11,10 @@ Rules that are ours rather than Pelican's, stated once here:
   slug that is not marked. An article in another language with no counterpart and no ``Translation`` line is a
   stand-alone article (the Chinese-only articles in content/ are), not an error.
 - Two articles collide when they share language and slug, or when they would be written to the same file.
+
+`invoke check` (``run``) keeps each file's result in a cache (``check_cache``): a file whose bytes, and whose
+links' targets, are as they were is not parsed again, and the cross-file checks run over the cached facts. The
+output is the same with or without it; ``Checker(root)`` alone does not cache.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import unquote
 
+from . import check_cache
 from .common import (
     NEW_HINTS_MARKER,
     NEW_PLACEHOLDER,
@@ -58,21 +63,36 @@ EXTERNAL = re.compile(r"^(?:[a-z][a-z0-9+.-]*:|//|#)", re.I)
 
 @dataclasses.dataclass
 class Item:
-    """One article or page, as far as the cross-file checks need it."""
+    """One article or page, as far as the cross-file checks need it (plain values, so the cache can keep them)."""
 
     kind: str  # "article" or "page"
-    path: str
-    source: model.Source
+    shown: str
     lang: str
     slug: str
     status: str
     translation: bool
-    date: dt.datetime | None
-    resolved: dict[str, object]
+    slug_line: int
+    translation_line: int
+    output: str | None  # the file Pelican writes it to, None when unknown or not written
+    output_line: int  # the line of `Save_As`, else of `Slug`
+    used: dict[str, list[str]]  # registry kind -> slugs of the entries it names
 
-    @property
-    def shown(self) -> str:
-        return self.source.path
+    def pack(self) -> list:
+        return [self.lang, self.slug, self.status, self.translation, self.slug_line, self.translation_line,
+                self.output, self.output_line, self.used]
+
+
+@dataclasses.dataclass
+class FileResult:
+    """What one content file said: its problems, its item (None when it could not be read), and the answers the
+    file system gave while checking it (``("f", path, exists)``, ``("n", path, hint)``), so a cached result is
+    used only while they still hold."""
+
+    sha: str
+    problems: list[Problem]
+    item: Item | None
+    facts: list[tuple[str, str, object]]
+    cached: list | None = None  # the cache's entry, when the result came from it
 
 
 class _FormatValues(dict):
@@ -83,19 +103,32 @@ class _FormatValues(dict):
 class Checker:
     """Checks one content folder; ``run()`` returns every problem found, sorted."""
 
-    def __init__(self, root: Path, settings: SiteSettings | None = None):
+    def __init__(self, root: Path, settings: SiteSettings | None = None, cache: Path | None = None):
         self.root = Path(root).resolve()
         self.settings = settings or site_settings()
+        self.cache_folder = cache
         self.problems: list[Problem] = []
         self.items: list[Item] = []
         self._exists: dict[str, bool] = {}
+        self._files: set[str] = set()  # every file under the root, from `scan`
+        self._nearby: dict[str, str] = {}
+        self._facts: dict[tuple[str, str], object] | None = None  # recorded while one file is validated
+        self._registries: model.Registries | None = None
+        self.validated = 0  # files parsed and validated in this run (the others came from the cache)
         self.root_str = str(self.root)
         self.root_prefix = self.root_str + os.sep
         self.parent_prefix = str(self.root.parent).rstrip(os.sep) + os.sep
         self.static_prefixes = tuple(self._prefix(p) for p in self.settings.static_paths)
         content_paths = (*self.settings.article_paths, *self.settings.page_paths)
         self.content_prefixes = tuple(self._prefix(p) for p in content_paths)
-        self.registries = model.load_registries(self.root)
+        self.ignored = re.compile("|".join(fnmatch.translate(p) for p in self.settings.ignore_files) or "(?!)")
+
+    @property
+    def registries(self) -> model.Registries:
+        """Loaded when first needed: a run served wholly from the cache never parses them."""
+        if self._registries is None:
+            self._registries = model.load_registries(self.root)
+        return self._registries
 
     # --- walking --------------------------------------------------------------------------------------
 
@@ -116,9 +149,35 @@ class Checker:
                     if not d.startswith(".") and os.path.normpath(os.path.join(relative_folder, d)) not in excludes
                 )
                 for name in sorted(files):
-                    if name.startswith(".") or any(fnmatch.fnmatch(name, pattern) for pattern in settings.ignore_files):
+                    if name.startswith(".") or self.ignored.match(name):
                         continue
                     yield os.path.join(folder, name)
+
+    def scan(self) -> list[Problem]:
+        """One walk of the whole content folder: every file in it (so `exists` needs no system call), and
+        ``model.find_escaping_symlinks``'s problems, found the same way (links are not followed) but without a
+        ``Path`` and an ``lstat`` for every file: the entries' types come with the directory listing."""
+        problems = []
+        root, prefix, name = self.root_str, self.root_prefix, self.root.name
+        folders = [root]
+        while folders:
+            try:
+                entries = list(os.scandir(folders.pop()))
+            except OSError:
+                continue
+            for entry in entries:
+                if entry.is_symlink():
+                    target = os.path.realpath(entry.path)
+                    if target != root and not target.startswith(prefix):
+                        problems.append(Problem(f"{name}/{entry.path[len(prefix):]}", 1, "error", "this symbolic link "
+                                                "leads outside content/; replace it with the file itself"))
+                    if entry.is_file():
+                        self._files.add(entry.path)
+                elif entry.is_dir():
+                    folders.append(entry.path)
+                elif entry.is_file():
+                    self._files.add(entry.path)
+        return problems
 
     def shown(self, path: str) -> str:
         """As the build names files: relative to the folder holding content/."""
@@ -131,40 +190,69 @@ class Checker:
 
     # --- one file -------------------------------------------------------------------------------------
 
-    def read(self, path: str, kind: str, scan_body: bool) -> None:
-        shown = self.shown(path)
+    def read(self, path: str, kind: str, cached: list | None = None) -> FileResult | None:
+        """Check one file, or take its cached result (``pack``'s list) when its bytes and the file-system answers
+        it depends on are unchanged. The result is ``cached`` itself when it was used."""
         suffix = os.path.splitext(path)[1].lower()
         if suffix != ".md":
             if suffix in NOT_READ_EXTENSIONS:
                 self.problems.append(
-                    Problem(shown, 1, "warning", f"the site does not read `{suffix}` files, only `.md`; "
+                    Problem(self.shown(path), 1, "warning", f"the site does not read `{suffix}` files, only `.md`; "
                             "rename it to .md or move it out of the content folder")
                 )
-            return
+            return None
         with open(path, "rb") as handle:
             data = handle.read()
+        sha = model.content_hash(data) if self.cache_folder is not None else ""
+        result = None
+        if cached is not None and cached[0] == sha:
+            result = self.unpack(kind, path, cached)
+        if result is None:
+            result = self.validate(path, kind, data, sha)
+        self.problems.extend(result.problems)
+        if result.item is not None:
+            self.items.append(result.item)
+        return result
+
+    def validate(self, path: str, kind: str, data: bytes, sha: str) -> FileResult:
+        shown = self.shown(path)
         text, problems = model.decode_source(shown, data)
         if text is None:
-            self.problems.extend(problems)
-            return
-        source = model.parse_source(shown, text)
-        if kind == "article":
-            resolved = model.validate_article(source, self.registries, self.settings.model)
-        else:
-            model.validate_page(source, self.settings.model)
-            resolved = {"lang": source.get("lang") or self.settings.model.default_lang,
-                        "date": model.parse_date(source.get("date")) if source.get("date") else None}
-        status = self.check_status(source)
-        translation = self.check_translation(source)
-        if kind == "article":
-            self.check_lead_image(source)
-        if scan_body and source.body:
-            self.check_body(source, path)
-        source.body = ""  # not needed any more; 10,000 bodies would otherwise stay in memory
-        self.problems.extend(source.problems)
+            return FileResult(sha, problems, None, [])
+        self.validated += 1
+        self._facts = {}
+        try:
+            source = model.parse_source(shown, text)
+            if kind == "article":
+                resolved = model.validate_article(source, self.registries, self.settings.model)
+            else:
+                model.validate_page(source, self.settings.model)
+                resolved = {"lang": source.get("lang") or self.settings.model.default_lang,
+                            "date": model.parse_date(source.get("date")) if source.get("date") else None}
+            status = self.check_status(source)
+            translation = self.check_translation(source)
+            if kind == "article":
+                self.check_lead_image(source)
+            if source.body:
+                # Always, even for files outside the PATHs given: their problems are filtered out of the report,
+                # and the cached result is then complete for the next run.
+                self.check_body(source, path)
+            facts = [(what, where, answer) for (what, where), answer in self._facts.items()]
+        finally:
+            self._facts = None
         lang = str(resolved.get("lang") or self.settings.model.default_lang)
         slug = source.get("slug") or model.slug_from_filename(path, self.settings.model.languages)
-        self.items.append(Item(kind, path, source, lang, slug, status, translation, resolved.get("date"), resolved))
+        used: dict[str, list[str]] = {}
+        if kind == "article":
+            for key, registry_kind in model.RESOLVED_KEYS.items():
+                for value in resolved.get(key, ()):
+                    if isinstance(value, model.Entry):
+                        used.setdefault(registry_kind, []).append(value.slug)
+        output = self.output_file(kind, status, source.get("save_as"), lang, slug, resolved.get("date"),
+                                  str(resolved.get("category", "")).lower())
+        item = Item(kind, shown, lang, slug, status, translation, source.line("slug"), source.line("translation"),
+                    output, source.line("save_as" if source.get("save_as") else "slug"), used)
+        return FileResult(sha, source.problems, item, facts)
 
     def check_status(self, source: model.Source) -> str:
         value = source.get("status", "published").lower() or "published"
@@ -308,7 +396,9 @@ class Checker:
     def exists(self, path: str) -> bool:
         found = self._exists.get(path)
         if found is None:
-            found = self._exists[path] = os.path.isfile(path)
+            found = self._exists[path] = path in self._files or os.path.isfile(path)
+        if self._facts is not None:
+            self._facts["f", path] = found
         return found
 
     def is_static(self, path: str) -> bool:
@@ -319,6 +409,14 @@ class Checker:
 
     def nearby(self, path: str) -> str:
         """``; did you mean ...?`` naming the closest existing file in the same folder."""
+        found = self._nearby.get(path)
+        if found is None:
+            found = self._nearby[path] = self._closest_file(path)
+        if self._facts is not None:
+            self._facts["n", path] = found
+        return found
+
+    def _closest_file(self, path: str) -> str:
         folder, name = os.path.split(path)
         if not os.path.isdir(folder):
             return ""
@@ -334,43 +432,39 @@ class Checker:
             if item.status != "skip":
                 by_identity[(item.kind, item.lang, item.slug)].append(item)
         reported: set[frozenset[str]] = set()
-        for (kind, lang, slug), items in sorted(by_identity.items()):
-            if len(items) < 2:
-                continue
+        for (kind, lang, slug), items in sorted(group for group in by_identity.items() if len(group[1]) > 1):
             reported.add(frozenset(item.shown for item in items))
             for item in items:
                 others = ", ".join(other.shown for other in items if other is not item)
-                self.problems.append(Problem(item.shown, item.source.line("slug"), "error",
+                self.problems.append(Problem(item.shown, item.slug_line, "error",
                                              f"slug `{slug}` in language `{lang}` is also used by {others}; "
                                              "give one of them another `Slug:`"))
         by_output: dict[str, list[Item]] = defaultdict(list)
         for item in self.items:
-            output = self.output_file(item)
-            if output:
-                by_output[output].append(item)
-        for output, items in sorted(by_output.items()):
-            if len(items) < 2 or frozenset(item.shown for item in items) in reported:
+            if item.output:
+                by_output[item.output].append(item)
+        for output, items in sorted(group for group in by_output.items() if len(group[1]) > 1):
+            if frozenset(item.shown for item in items) in reported:
                 continue
             for item in items:
                 others = ", ".join(other.shown for other in items if other is not item)
-                key = "save_as" if item.source.get("save_as") else "slug"
-                self.problems.append(Problem(item.shown, item.source.line(key), "error",
+                self.problems.append(Problem(item.shown, item.output_line, "error",
                                              f"would be written to the same page `{output}` as {others}; "
                                              "give one of them another `Slug:`"))
 
-    def output_file(self, item: Item) -> str | None:
+    def output_file(self, kind: str, status: str, save_as: str, lang: str, slug: str, date: dt.datetime | None,
+                    category: str) -> str | None:
         """The file Pelican writes an item to (``Save_As`` or the URL pattern), None when unknown or not written."""
-        if item.status == "skip":
+        if status == "skip":
             return None
-        if item.source.get("save_as"):
-            return item.source.get("save_as").lstrip("/")
-        kind = "DRAFT" if item.kind == "article" and item.status == "draft" else item.kind.upper()
-        lang_part = "" if item.lang == self.settings.model.default_lang else "_LANG"
+        if save_as:
+            return save_as.lstrip("/")
+        kind = "DRAFT" if kind == "article" and status == "draft" else kind.upper()
+        lang_part = "" if lang == self.settings.model.default_lang else "_LANG"
         pattern = self.settings.urls.get(f"{kind}{lang_part}_SAVE_AS")
-        if not pattern or ("{date" in pattern and item.date is None):
+        if not pattern or ("{date" in pattern and date is None):
             return None
-        values = _FormatValues(slug=item.slug, lang=item.lang, date=item.date,
-                               category=str(item.resolved.get("category", "")).lower())
+        values = _FormatValues(slug=slug, lang=lang, date=date, category=category)
         try:
             return pattern.format_map(values).lstrip("/")
         except (KeyError, ValueError, AttributeError, IndexError):
@@ -387,40 +481,46 @@ class Checker:
                 continue
             for item in items:
                 self.problems.append(Problem(
-                    item.shown, item.source.line("translation"), "error",
+                    item.shown, item.translation_line, "error",
                     f"this is marked `Translation: true` but no article with slug `{slug}` is its original; add the "
                     f"original (same `Slug:`, `Lang: {default}`), or delete the `Translation` line if it stands alone",
                 ))
 
-    def check_official_photos(self) -> None:
+    def registry_facts(self) -> dict:
+        """What the registries contribute to the report, as plain values the cache can keep: their own problems,
+        every entry (kind -> [slug, title, path], sorted by slug) and the officials' photos."""
+        registries = self.registries
+        return {
+            "problems": [[p.path, p.line, p.severity, p.message] for p in registries.problems],
+            "entries": {kind: [[e.slug, e.title, e.path] for e in registries[kind]]
+                        for kind in ("officials", "topics", "people")},
+            "photos": [[o.path, o.field("photo")] for o in registries.officials if o.field("photo")],
+        }
+
+    def check_official_photos(self, photos: list[list[str]]) -> None:
         """As the build does: an official's `Photo` must be a file inside content/."""
-        for official in self.registries.officials:
-            photo = official.field("photo")
-            if not photo:
-                continue
+        for path, photo in photos:
             prefix = LINK_PREFIX.match(photo)
             target = self.local_target(photo[prefix.end():] if prefix else photo, None)
             if target is None or not self.exists(target):
                 where = "points outside content/" if target is None else "does not exist under content/"
-                self.problems.append(Problem(official.path, 1, "error", f"`Photo: {photo}` {where}"))
+                self.problems.append(Problem(path, 1, "error", f"`Photo: {photo}` {where}"))
 
-    def check_registry_use(self) -> None:
+    def check_registry_use(self, entries: dict[str, list[list[str]]]) -> None:
         used: dict[str, set[str]] = defaultdict(set)
         for item in self.items:
             if item.kind != "article":
                 continue
-            for key, kind in model.RESOLVED_KEYS.items():
-                for value in item.resolved.get(key, ()):
-                    if isinstance(value, model.Entry):
-                        used[kind].add(value.slug)
+            for kind, slugs in item.used.items():
+                used[kind].update(slugs)
         nouns = {"officials": "official", "topics": "topic", "people": "person"}
         fields = {"officials": "Officials", "topics": "Topics", "people": "Reporters` or `Editors"}
         for kind in ("officials", "topics", "people"):
-            for entry in self.registries[kind]:
-                if entry.slug not in used[kind]:
+            for slug, title, path in entries[kind]:
+                if slug not in used[kind]:
                     self.problems.append(Problem(
-                        entry.path, 1, "warning",
-                        f"no article names the {nouns[kind]} `{entry.title}`, so it has no page yet; name it in an "
+                        path, 1, "warning",
+                        f"no article names the {nouns[kind]} `{title}`, so it has no page yet; name it in an "
                         f"article's `{fields[kind]}`, or delete this file if it is not needed",
                     ))
 
@@ -435,19 +535,106 @@ class Checker:
         def wanted(path: str) -> bool:
             return not selected or any(path == s or path.startswith(s.rstrip(os.sep) + os.sep) for s in selected)
 
-        self.problems.extend(self.registries.problems)
-        self.problems.extend(model.find_escaping_symlinks(self.root))
-        self.check_official_photos()
+        store, stored = self.open_cache()
+        registries = stored["registries"] if stored else self.registry_facts()
+        self.problems.extend(Problem(*problem) for problem in registries["problems"])
+        self.problems.extend(self.scan())
+        self.check_official_photos(registries["photos"])
+        before = stored["files"] if stored else {}
+        files: dict[str, dict[str, list]] = {}
+        changed = stored is None
         for kind in ("article", "page"):
+            cached = before.get(kind)
+            cached = cached if isinstance(cached, dict) else {}
+            kept = files[kind] = {}
             for path in self.content_files(kind):
-                self.read(path, kind, scan_body=wanted(path))
+                key = self.relative(path)
+                raw = cached.get(key) if store else None
+                result = self.read(path, kind, raw if isinstance(raw, list) and len(raw) == 4 else None)
+                if result is None or store is None:
+                    continue
+                if result.cached is not None:
+                    kept[key] = result.cached
+                else:
+                    kept[key] = self.pack(result)
+                    changed = True
+            changed = changed or len(kept) != len(cached)
         self.check_duplicates()
         self.check_translations()
-        self.check_registry_use()
+        self.check_registry_use(registries["entries"])
+        if store is not None and changed:
+            store.save(registries, files)
         problems = sorted(set(self.problems))
         if selected:
             problems = [p for p in problems if wanted(os.path.normpath(os.path.join(self.parent_prefix, p.path)))]
         return problems
+
+    # --- the cache ------------------------------------------------------------------------------------
+
+    def open_cache(self) -> tuple[check_cache.ResultsCache | None, dict | None]:
+        """The cache of this content folder and what it holds for this code, settings and registries."""
+        if self.cache_folder is None:
+            return None, None
+        code = check_cache.code_version([model.__file__, __file__, check_cache.__file__,
+                                         os.path.join(os.path.dirname(__file__), "common.py")])
+        version = check_cache.digest([
+            code, repr(self.settings).encode(), self.root_str.encode(),
+            *check_cache.registry_files(self.root, ("officials", "topics", "people")),
+        ])
+        store = check_cache.ResultsCache(self.cache_folder, self.root, version)
+        stored = store.load()
+        try:  # what `registry_facts` returns, or the cache is not trusted
+            registries = stored["registries"] if stored else {}
+            for path, line, severity, message in registries.get("problems", ()):
+                if not (isinstance(line, int) and all(isinstance(v, str) for v in (path, severity, message))):
+                    raise ValueError(path)
+            for kind in ("officials", "topics", "people") if stored else ():
+                for slug, title, path in registries["entries"][kind]:
+                    if not all(isinstance(v, str) for v in (slug, title, path)):
+                        raise ValueError(slug)
+            for path, photo in registries.get("photos", ()):
+                if not (isinstance(path, str) and isinstance(photo, str)):
+                    raise ValueError(path)
+        except (KeyError, TypeError, ValueError):
+            stored = None
+        return store, stored
+
+    def relative(self, path: str) -> str:
+        return path[len(self.root_prefix):] if path.startswith(self.root_prefix) else path
+
+    def pack(self, result: FileResult) -> list:
+        return [
+            result.sha,
+            [[p.path, p.line, p.severity, p.message] for p in result.problems],
+            result.item.pack() if result.item else None,
+            [[what, self.relative(path), answer] for what, path, answer in result.facts],
+        ]
+
+    def unpack(self, kind: str, path: str, raw) -> FileResult | None:
+        """A cached result whose file-system answers still hold, or None: when they do not, or when the entry is not
+        what ``pack`` writes (a damaged cache is not trusted)."""
+        prefix = self.root_prefix
+        try:
+            sha, problems, item, facts = raw
+            for what, where, answer in facts:
+                where = where if where.startswith(os.sep) else prefix + where
+                if (self.exists(where) if what == "f" else self.nearby(where)) != answer:
+                    return None
+            result = FileResult(
+                sha,
+                [Problem(str(p), int(line), str(severity), str(message)) for p, line, severity, message in problems],
+                None,
+                [],
+                raw,
+            )
+            if item is not None:
+                result.item = Item(kind, self.shown(path), *item)
+                if not (isinstance(result.item.used, dict) and isinstance(result.item.slug, str)
+                        and isinstance(result.item.lang, str) and isinstance(result.item.status, str)):
+                    return None
+        except (TypeError, ValueError, AttributeError):
+            return None
+        return result
 
     @property
     def article_count(self) -> int:
@@ -469,15 +656,19 @@ def format_problems(problems: list[Problem], fmt: str = "text") -> str:
     return "".join(f"{problem}\n" for problem in problems)
 
 
-def run(paths: Iterable[str] = (), content: str | None = None, fmt: str = "text", out=None, err=None) -> int:
-    """The `invoke check` command: prints the problems; returns 1 when any is an error, else 0 (2: bad usage)."""
+def run(paths: Iterable[str] = (), content: str | None = None, fmt: str = "text", out=None, err=None,
+        cache: Path | None = None) -> int:
+    """The `invoke check` command: prints the problems; returns 1 when any is an error, else 0 (2: bad usage).
+
+    Results are cached in ``cache`` (default: $PORTAL_CHECK_CACHE, else CHECK_CACHE_PATH, else cache/check)."""
     out = out or sys.stdout
     err = err or sys.stderr
     if fmt not in ("text", "json"):
         print(f"error: --format {fmt!r} is not known; use text or json", file=err)
         return 2
     try:
-        checker = Checker(content_root(content))
+        settings = site_settings()
+        checker = Checker(content_root(content), settings, cache or check_cache.cache_folder(settings.check_cache))
         problems = checker.run(paths)
     except ToolError as exc:
         print(exc, file=err)

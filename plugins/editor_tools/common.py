@@ -45,6 +45,7 @@ class SiteSettings:
     timezone: str
     default_path: Path
     embed_hosts: tuple[str, ...] = ()
+    check_cache: Path = ROOT / "cache" / "check"
 
 
 @lru_cache(maxsize=1)
@@ -66,6 +67,9 @@ def site_settings() -> SiteSettings:
         timezone=conf.get("TIMEZONE", "UTC"),
         default_path=(ROOT / conf.get("PATH", "content")).resolve(),
         embed_hosts=tuple(host.lower() for host in conf.get("PORTAL_EMBED_HOSTS", ())),
+        # `invoke check`'s results cache: CHECK_CACHE_PATH, else "check" next to CACHE_PATH (as the build's caches)
+        check_cache=(ROOT / (conf.get("CHECK_CACHE_PATH") or Path(conf.get("CACHE_PATH", "cache")).parent / "check"))
+        .resolve(),
     )
 
 
