@@ -158,6 +158,18 @@ def test_symlink_leading_outside_content_is_an_error(tmp_path):
     assert not any((tmp_path / "output").rglob("passwd"))
 
 
+def test_an_article_linking_outside_content_is_never_read(tmp_path):
+    """The build stops at the link before reading articles: its target's lines would otherwise be quoted back as
+    "unknown header" errors in the log."""
+    outside = tmp_path / "passwd"
+    outside.write_text("root:x:0:0:BUILD-MACHINE-SECRET\n", encoding="utf-8")
+    (tmp_path / "content" / "articles" / "2026").mkdir(parents=True)
+    os.symlink(outside, tmp_path / "content" / "articles" / "2026" / "leak.md")
+    log = _build_failure(tmp_path, {"articles/2026/ok.md": article()})
+    assert "content/articles/2026/leak.md:1: error: this symbolic link leads outside content/" in log
+    assert "BUILD-MACHINE-SECRET" not in log and "root:x" not in log.lower()
+
+
 def test_missing_link_target_and_registry_photo_outside_are_errors(tmp_path):
     from tests.support.sites import DEFAULT_REGISTRY
 

@@ -1018,3 +1018,17 @@ def test_invoke_tasks_exit_codes(tmp_path):
 def test_the_built_sample_site_has_no_broken_links(sample_site):
     ok, report = checkers.run_linkchecker(sample_site)
     assert ok, report
+
+
+def test_check_never_reads_an_article_that_links_outside_content(tmp_path):
+    """A `.md` symbolic link to a file outside content/ is reported, and its target is not read: its lines would
+    otherwise come back as "unknown header" errors, printing a private file into the CI log."""
+    outside = tmp_path / "passwd"
+    outside.write_text("root:x:0:0:root:/root:/bin/bash\nsecret-user:x:1000:1000::/home/s:/bin/sh\n", encoding="utf-8")
+    (tmp_path / "content" / "articles" / "2026").mkdir(parents=True)
+    (tmp_path / "content" / "articles" / "2026" / "leak.md").symlink_to(outside)
+    problems = findings(tmp_path, {"articles/2026/fine.md": article()})
+    assert messages(problems) == [
+        "content/articles/2026/leak.md:1: this symbolic link leads outside content/; replace it with the file itself",
+    ]
+    assert "root" not in " ".join(messages(problems)) and "secret-user" not in " ".join(messages(problems))

@@ -114,7 +114,11 @@ def on_article_generator_init(generator) -> None:
     registries = model.load_registries(content_root(generator.settings))
     STATE.registries = registries
     STATE.problems.extend(registries.problems)
-    STATE.problems.extend(model.find_escaping_symlinks(content_root(generator.settings)))
+    escaping = model.find_escaping_symlinks(content_root(generator.settings))
+    if escaping:
+        # Stop before Pelican reads a single article: one that links outside content/ (say to /etc/passwd) would
+        # otherwise come back as "unknown header" errors quoting the private file's lines.
+        raise ContentError(sorted(set(STATE.problems + escaping)))
     for official in registries.officials:
         photo = official.field("photo")
         if photo:

@@ -111,6 +111,7 @@ class Checker:
         self.items: list[Item] = []
         self._exists: dict[str, bool] = {}
         self._files: set[str] = set()  # every file under the root, from `scan`
+        self._escaping: list[str] = []  # symbolic links leading outside the root, from `scan`: never read
         self._nearby: dict[str, str] = {}
         self._facts: dict[tuple[str, str], object] | None = None  # recorded while one file is validated
         self._registries: model.Registries | None = None
@@ -169,6 +170,7 @@ class Checker:
                 if entry.is_symlink():
                     target = os.path.realpath(entry.path)
                     if target != root and not target.startswith(prefix):
+                        self._escaping.append(entry.path)
                         problems.append(Problem(f"{name}/{entry.path[len(prefix):]}", 1, "error", "this symbolic link "
                                                 "leads outside content/; replace it with the file itself"))
                     if entry.is_file():
@@ -200,6 +202,9 @@ class Checker:
                     Problem(self.shown(path), 1, "warning", f"the site does not read `{suffix}` files, only `.md`; "
                             "rename it to .md or move it out of the content folder")
                 )
+            return None
+        if any(path == link or path.startswith(link + os.sep) for link in self._escaping):
+            # Reported by `scan`; reading it would print a file from outside content/ (say /etc/passwd) line by line.
             return None
         with open(path, "rb") as handle:
             data = handle.read()
