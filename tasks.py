@@ -99,20 +99,13 @@ def preview(c):
 
 @task
 def livereload(c):
-    """Build, serve and rebuild on every change, reloading the browser (livereload package)."""
-    from livereload import Server
+    """Serve at http://127.0.0.1:8000 and rebuild on every save, reloading the browser: a saved article's page is
+    rewritten first (about a second at most), then the whole site is built and the browser reloads again."""
+    from live_preview import serve
 
-    def rebuild_quietly():
-        try:
-            _build(CONFIG["settings_base"])
-        except Exit:
-            print("The build stopped; fix the messages above and save again.")
-
-    rebuild_quietly()
-    server = Server()
-    for pattern in ("pelicanconf.py", "content/**/*", "theme/**/*", "plugins/**/*.py", "plugins/**/*.html"):
-        server.watch(str(ROOT / pattern), rebuild_quietly)
-    server.serve(host=CONFIG["host"], port=CONFIG["port"], root=str(CONFIG["deploy_path"]))
+    patterns = ("pelicanconf.py", "content/**/*", "theme/**/*", "plugins/**/*.py", "plugins/**/*.html")
+    serve(CONFIG["settings_base"], CONFIG["deploy_path"], CONFIG["host"], CONFIG["port"],
+          [str(ROOT / pattern) for pattern in patterns])
 
 
 @task(help={"args": "extra arguments for pytest, e.g. '-k share -x'"})

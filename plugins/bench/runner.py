@@ -7,7 +7,8 @@ from ``/proc`` every 50 ms (so worker pools count), and never less than the chil
 
 Figures (medians of R runs): cold build, CI rebuild (fresh checkout: every content file's mtime reset; output and
 caches restored; nothing changed), one-article body edit, one-article metadata edit, ``invoke check``, peak memory,
-growth from N/10 to N articles, article page weight. After the rebuilds the output is compared, file by file
+growth from N/10 to N articles, article page weight, and `invoke livereload`'s save -> edited page rewritten
+(live_preview's quick path, in one long-lived process). After the rebuilds the output is compared, file by file
 (sha256), with a cold build of the same corpus: a fast wrong answer is reported as a failure, not a figure.
 """
 
@@ -51,6 +52,7 @@ TARGETS = {
     "peak_memory": 1.5,
     "growth": 11.0,
     "article_page_weight": 30.0,  # KB, gzipped
+    "livereload": 1.0,  # seconds (absolute): `invoke livereload`, save -> the edited article's page rewritten
 }
 # Settings stock Pelican copies from ours so it reads the same files and writes comparable URLs.
 SHARED_SETTINGS = (
@@ -405,6 +407,56 @@ def check_command(content: Path, code: Path) -> tuple[list[str] | None, str]:
 # --- the run ---------------------------------------------------------------------------------------------------
 
 
+# --- invoke livereload's quick path -----------------------------------------------------------------------------
+
+LIVE_SCRIPT = '''\
+"""`invoke livereload`'s quick path on the bench's site (live_preview): body edits, save -> page rewritten."""
+import json, sys, time
+from pathlib import Path
+spec = json.load(open(sys.argv[1], encoding="utf-8"))
+sys.path.insert(0, spec["plugins"])
+import live_preview
+preview = live_preview.LivePreview(spec["settings"], spec["overrides"])
+if not preview.build_and_keep():
+    sys.exit(1)
+articles = sorted((a for a in preview.kept.generator.articles if a.lang == "en" and not a.translations),
+                  key=lambda a: a.source_path)
+seconds = []
+for run in range(spec["runs"]):
+    target = articles[(len(articles) // 2 + run) % len(articles)]
+    path = Path(target.source_path)
+    header, body = path.read_text(encoding="utf-8").split("\\n\\n", 1)
+    started = time.perf_counter()
+    path.write_text(header + "\\n\\n" + body + f"\\n*Corrected in livereload edit {run + 1}.*\\n", encoding="utf-8")
+    outcome = preview.quick_update(path)
+    seconds.append(time.perf_counter() - started)
+    page = Path(spec["overrides"]["OUTPUT_PATH"]) / target.save_as
+    if outcome != live_preview.WRITTEN or f"livereload edit {run + 1}" not in page.read_text(encoding="utf-8"):
+        sys.exit(f"the quick path did not rewrite {target.save_as} ({outcome})")
+json.dump({"seconds": seconds}, open(spec["result"], "w", encoding="utf-8"))
+'''
+
+
+def live_step(work: Path, site: OurSite, code: Path, runs: int, progress) -> dict | None:
+    """Save -> page rewritten by `invoke livereload`'s quick path, in one long-lived process that first builds
+    (or, when the last output is current, runs Pelican once) ``site``; None when the code has no live_preview."""
+    if not (code / "plugins" / "live_preview").is_dir():
+        return None
+    script, spec, result = work / "live_ours.py", work / "live.json", work / "live-result.json"
+    script.write_text(LIVE_SCRIPT, encoding="utf-8")
+    spec.write_text(json.dumps({"plugins": str(code / "plugins"), "settings": str(code / SETTINGS_FILE),
+                                "overrides": site.overrides, "runs": runs, "result": str(result)}), encoding="utf-8")
+    log_path = work / "logs" / "live.log"
+    with open(log_path, "w", encoding="utf-8") as log:
+        done = subprocess.run([sys.executable, str(script), str(spec)], cwd=code, env=child_env(), stdout=log,
+                              stderr=subprocess.STDOUT, check=False)
+    if done.returncode != 0:
+        raise BenchFailed(f"the livereload quick path failed (exit {done.returncode}); log {log_path}")
+    seconds = json.loads(result.read_text(encoding="utf-8"))["seconds"]
+    progress(f"livereload: edited page rewritten in {', '.join(f'{s:.3f}' for s in seconds)} s")
+    return {"seconds": round(statistics.median(seconds), 3), "runs": [round(s, 3) for s in seconds]}
+
+
 class Progress:
     """One line per step on stderr, with the time since the start."""
 
@@ -531,6 +583,7 @@ def _run_steps(work: Path, articles: int, runs: int, seed: int, progress: Progre
 
     edit_step("one_article_edit", "one-article edit", corpus_module.edit_body)
     edit_step("metadata_edit", "metadata edit", corpus_module.edit_metadata)
+    steps["livereload"] = live_step(work, ours, code, runs, progress)
 
     command, why_not = check_command(corpus.root, code)
     if command is None:
@@ -604,6 +657,8 @@ def build_report(results: dict, articles: int, runs: int, seed: int) -> dict:
         weight["ours"].get("median_kb"), weight["stock"].get("median_kb"), "KB", None, "article_page_weight", "value"
     )
     figures["article_page_weight"]["max_kb"] = weight["ours"].get("max_kb")
+    if steps.get("livereload"):
+        figures["livereload"] = _figure(steps["livereload"]["seconds"], None, "s", None, "livereload", "value")
     correctness_ok = all(v["identical"] for v in results["correctness"].values())
     return {
         "format": 1,
@@ -649,6 +704,7 @@ LABELS = {
     "peak_memory": "peak memory",
     "growth": "growth N/10 -> N",
     "article_page_weight": "article page weight (gzip)",
+    "livereload": "livereload: edited page rewritten",
 }
 
 
