@@ -89,6 +89,8 @@ class Fingerprinter:
 
     def __init__(self) -> None:
         self._shallow: dict[int, tuple[object, str]] = {}
+        self._terms: dict[int, tuple[object, str]] = {}
+        self._values: dict[tuple[int, int], tuple[object, str]] = {}
 
     def scalar(self, obj) -> str:
         if isinstance(obj, dt.date):
@@ -122,9 +124,15 @@ class Fingerprinter:
         if isinstance(value, Content):
             return f"<{value.url}>"
         if isinstance(value, URLWrapper):
+            # Terms are named by thousands of articles: their digest (with the registry entry) is made once.
+            cached = self._terms.get(id(value))
+            if cached is not None and cached[0] is value:
+                return cached[1]
             entry = getattr(value, "entry", None)
-            return _hash(type(value).__name__, value.slug, value.name, str(getattr(value, "has_page", "")),
-                         self.value(entry, 1) if entry is not None else "")
+            digest = _hash(type(value).__name__, value.slug, value.name, str(getattr(value, "has_page", "")),
+                           self.value(entry, 1) if entry is not None else "")
+            self._terms[id(value)] = (value, digest)
+            return digest
         if isinstance(value, (list, tuple)):
             return _hash("list", *(self.brief(item) for item in value))
         if isinstance(value, dict):
@@ -152,6 +160,18 @@ class Fingerprinter:
     def value(self, obj, depth: int) -> str:
         if isinstance(obj, SCALARS):
             return self.scalar(obj)
+        if depth == 0:
+            return self._value(obj, depth)
+        # Objects below a page's own arguments are shared by many pages (every archive page passes the whole
+        # archive; every article its terms): each is digested once per build. Data is final once writing starts.
+        memo = self._values.get((id(obj), depth))
+        if memo is not None and memo[0] is obj:
+            return memo[1]
+        digest = self._value(obj, depth)
+        self._values[(id(obj), depth)] = (obj, digest)
+        return digest
+
+    def _value(self, obj, depth: int) -> str:
         if isinstance(obj, (Content, URLWrapper)):
             return self.full(obj) if depth == 0 else self.shallow(obj)
         if isinstance(obj, Page):
