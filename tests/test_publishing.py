@@ -416,6 +416,52 @@ def test_s3_failed_check_leaves_the_bucket_untouched(s3, content, tmp_path, caps
     assert bucket_state(client, bucket) == before
 
 
+def object_states(client, bucket: str) -> dict[str, tuple]:
+    """Per object: ETag (the bytes), content type and cache header (what readers get)."""
+    states = {}
+    for key in bucket_state(client, bucket):
+        head = client.head_object(Bucket=bucket, Key=key)
+        states[key] = (head["ETag"], head["ContentType"], head.get("CacheControl"))
+    return states
+
+
+def test_s3_upload_failing_midway_leaves_the_live_site_as_it_was(s3, content, monkeypatch):
+    """The connection drops after a few uploads of the second publish: what was replaced is put back and what was
+    added is removed, so readers keep the previous site. Publishing again then completes."""
+    client, bucket = s3
+    target = f"s3://{bucket}/portal"
+    run_publish(target, content)
+    before = object_states(client, bucket)
+    change_one_article(content)
+    (content / "articles/2026/new-story.md").write_text(
+        article(title="A new story", date="2026-03-30 09:00", officials="Tao Minghui"), encoding="utf-8")
+
+    from botocore.exceptions import EndpointConnectionError
+
+    planned = run_publish(target, content, dry_run=True).changes
+    assert planned.added and len(planned.changed) > 3
+    # New files go up first: fail after all of them and three replacements.
+    fail_at = len(planned.added) + 4
+    calls = {"put": 0}
+    original = deploy.S3Deployer.put
+
+    def drops_midway(self, *args, **kwargs):
+        calls["put"] += 1
+        if calls["put"] == fail_at:
+            raise EndpointConnectionError(endpoint_url="http://127.0.0.1")
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(deploy.S3Deployer, "put", drops_midway)
+    with pytest.raises(deploy.PublishError, match="The live site is as it was"):
+        run_publish(target, content)
+    assert calls["put"] == fail_at
+    assert object_states(client, bucket) == before
+
+    monkeypatch.setattr(deploy.S3Deployer, "put", original)
+    report = run_publish(target, content)
+    assert report.changes and "portal/2026/03/new-story/index.html" in bucket_state(client, bucket)
+
+
 def test_s3_has_no_rollback(content):
     with pytest.raises(deploy.PublishError, match="S3 keeps no releases"):
         deploy.rollback("s3://bucket/prefix", out=lambda line: None)

@@ -27,6 +27,7 @@ SSH settings come only from the environment: ``PUBLISH_SSH_KEY`` (path of a priv
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import shlex
@@ -566,15 +567,24 @@ class S3Deployer:
         if dry_run or not changes:
             return report
         hashed = hashed_assets(output)
-        uploads = sorted(changes.added + changes.changed, key=lambda p: (p.endswith((".html", ".htm")), p))
+        # New files first (nothing links them yet), then replaced ones, pages last, so a reader never gets a page
+        # whose assets are missing; removed files go only once everything is up.
+        uploads = sorted(changes.added, key=_pages_last) + sorted(changes.changed, key=_pages_last)
+        with tempfile.TemporaryDirectory(prefix="s3-previous-") as previous:
+            self.keep_previous(changes.changed, Path(previous))
+            done: list[str] = []
+            try:
+                for relative in uploads:
+                    self.put(output / relative, relative, headers_for(relative, policy, hashed))
+                    done.append(relative)
+            except (BotoCoreError, ClientError, OSError) as exc:
+                restored = self.undo(done, set(changes.changed), Path(previous))
+                raise PublishError(
+                    f"{self.target}: upload stopped: {exc}. "
+                    + ("The live site is as it was: every file already replaced was put back and every new file "
+                       "removed." if restored else "Putting the previous files back also failed; publish again.")
+                ) from None
         try:
-            for relative in uploads:
-                headers = headers_for(relative, policy, hashed)
-                with (output / relative).open("rb") as body:
-                    self.client.put_object(
-                        Bucket=self.target.bucket, Key=self.target.key(relative), Body=body,
-                        ContentType=headers["Content-Type"], CacheControl=headers["Cache-Control"],
-                    )
             for start in range(0, len(changes.removed), 1000):
                 batch = changes.removed[start:start + 1000]
                 answer = self.client.delete_objects(
@@ -585,11 +595,59 @@ class S3Deployer:
                     raise PublishError(f"{self.target}: could not delete {answer['Errors'][0]}")
         except (BotoCoreError, ClientError) as exc:
             raise PublishError(
-                f"{self.target}: upload stopped: {exc}. Pages already replaced link only files that exist; "
-                "publish again to finish."
+                f"{self.target}: every file is up, but removing the files that left the site stopped: {exc}. "
+                "The site is the new one; publish again to remove them."
             ) from None
         report.transferred = len(uploads)
         return report
+
+    def put(self, path: Path, relative: str, headers: dict[str, str]) -> None:
+        with path.open("rb") as body:
+            self.client.put_object(
+                Bucket=self.target.bucket, Key=self.target.key(relative), Body=body,
+                ContentType=headers["Content-Type"], CacheControl=headers["Cache-Control"],
+            )
+
+    def keep_previous(self, relatives: list[str], folder: Path) -> None:
+        """Download what is about to be replaced (body and headers), so a failed upload can be undone."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        for index, relative in enumerate(relatives):
+            try:
+                answer = self.client.get_object(Bucket=self.target.bucket, Key=self.target.key(relative))
+                (folder / f"{index}.body").write_bytes(answer["Body"].read())
+            except (BotoCoreError, ClientError) as exc:
+                raise PublishError(f"{self.target}: cannot keep a copy of {relative} before replacing it: {exc}; "
+                                   "nothing was uploaded") from None
+            (folder / f"{index}.headers").write_text(json.dumps(
+                {"Content-Type": answer.get("ContentType", "application/octet-stream"),
+                 "Cache-Control": answer.get("CacheControl", "")}), encoding="utf-8")
+        self._previous_index = {relative: index for index, relative in enumerate(relatives)}
+
+    def undo(self, done: list[str], replaced: set[str], folder: Path) -> bool:
+        """Put back every replaced file and remove every new one; True when all of it worked."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            for relative in reversed(done):
+                key = self.target.key(relative)
+                if relative in replaced:
+                    index = self._previous_index[relative]
+                    headers = json.loads((folder / f"{index}.headers").read_text(encoding="utf-8"))
+                    extra = {"CacheControl": headers["Cache-Control"]} if headers["Cache-Control"] else {}
+                    self.client.put_object(
+                        Bucket=self.target.bucket, Key=key, Body=(folder / f"{index}.body").read_bytes(),
+                        ContentType=headers["Content-Type"], **extra,
+                    )
+                else:
+                    self.client.delete_object(Bucket=self.target.bucket, Key=key)
+        except (BotoCoreError, ClientError, OSError):
+            return False
+        return True
+
+
+def _pages_last(relative: str) -> tuple[bool, str]:
+    return relative.endswith((".html", ".htm")), relative
 
 
 def hashed_assets(output: Path) -> set[str]:
