@@ -15,7 +15,6 @@ import contextlib
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,6 +25,7 @@ from typing import Iterator
 
 import pytest
 
+from tests.support import checkers
 from tests.support.sites import REPO_ROOT
 from tests.test_publishing import csp_messages, free_port
 
@@ -94,14 +94,7 @@ def running_nginx(workdir: Path, root: Path, snippet: Path | None = None, port: 
         nginx_command(conf, "-g", "daemon off;"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
-        deadline = time.monotonic() + 15
-        while True:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
-                break
-            if server.poll() is not None or time.monotonic() > deadline:
-                log = workdir / "error.log"
-                raise RuntimeError(f"nginx did not start: {log.read_text() if log.exists() else '(no log)'}")
-            time.sleep(0.05)
+        checkers.wait_until_listening(port, server, "nginx", workdir / "error.log")
         yield f"http://127.0.0.1:{port}"
     finally:
         server.send_signal(signal.SIGTERM)  # fast shutdown: the master stops its worker, then exits

@@ -109,6 +109,23 @@ def test_selective_rebuild_equals_cold_build(tmp_path, edit):
     assert digests(warm / "output") == digests(cold / "output")
 
 
+@contextlib.contextmanager
+def counted(cls):
+    """Record the ``hits`` and ``misses`` of ``cls`` (a page or feed cache) when it prunes, at the end of a build."""
+    counts = {}
+    original = cls.prune
+
+    def record(self):
+        counts["hits"], counts["misses"] = self.hits, self.misses
+        original(self)
+
+    cls.prune = record
+    try:
+        yield counts
+    finally:
+        cls.prune = original
+
+
 def test_unchanged_rebuild_renders_nothing_and_changes_nothing(tmp_path):
     from incremental import IncrementalWriter
 
@@ -116,18 +133,8 @@ def test_unchanged_rebuild_renders_nothing_and_changes_nothing(tmp_path):
     before = digests(site.output)
     shutil.rmtree(site.output)  # publish builds start from an empty output folder
     shutil.rmtree(tmp_path / "cache" / "last-build")  # no whole-build shortcut: exercise the page cache
-    counts = {}
-    original = IncrementalWriter.prune
-
-    def record(self):
-        counts["hits"], counts["misses"] = self.hits, self.misses
-        original(self)
-
-    IncrementalWriter.prune = record
-    try:
+    with counted(IncrementalWriter) as counts:
         run_build(tmp_path)
-    finally:
-        IncrementalWriter.prune = original
     assert counts["misses"] == 0 and counts["hits"] > 20
     assert digests(site.output) == before
 
@@ -211,22 +218,12 @@ def test_feeds_are_rebuilt_only_when_an_item_changed(tmp_path):
 
     site = make_site(tmp_path, files())
     shutil.rmtree(tmp_path / "cache" / "last-build")
-    counts = {}
-    original = feed_module.FeedCache.prune
-
-    def record(self):
-        counts["hits"], counts["misses"] = self.hits, self.misses
-        original(self)
-
-    feed_module.FeedCache.prune = record
-    try:
+    with counted(feed_module.FeedCache) as counts:
         run_build(tmp_path)
         assert counts == {"hits": counts["hits"], "misses": 0} and counts["hits"] > 10
         unchanged = counts["hits"]
         edit_body(tmp_path / "content")
         run_build(tmp_path)
-    finally:
-        feed_module.FeedCache.prune = original
     carrying = sorted(
         str(p.relative_to(site.output)) for p in site.output.rglob("*.xml")
         if "Edited body of story 1." in p.read_text(encoding="utf-8")
@@ -239,18 +236,8 @@ def test_feeds_are_rebuilt_only_when_an_item_changed(tmp_path):
 def _counting_build(root: Path, **overrides) -> dict:
     from incremental import IncrementalWriter
 
-    counts = {}
-    original = IncrementalWriter.prune
-
-    def record(self):
-        counts["hits"], counts["misses"] = self.hits, self.misses
-        original(self)
-
-    IncrementalWriter.prune = record
-    try:
+    with counted(IncrementalWriter) as counts:
         run_build(root, **overrides)
-    finally:
-        IncrementalWriter.prune = original
     return counts
 
 

@@ -153,13 +153,7 @@ def sshd(tmp_path_factory):
         stdout=subprocess.DEVNULL, stderr=open(root / "sshd.log", "wb"),
     )
     try:
-        deadline = time.monotonic() + 15
-        while True:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
-                break
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"sshd did not start: {(root / 'sshd.log').read_text()}")
-            time.sleep(0.1)
+        checkers.wait_until_listening(port, server, "sshd", root / "sshd.log")
         yield {
             "port": port,
             "PUBLISH_SSH_KEY": str(root / "client_key"),

@@ -331,6 +331,22 @@ def serve_directory(path: os.PathLike | str, handler_class: type | None = None) 
 
 
 @functools.lru_cache(maxsize=1)
+def wait_until_listening(port: int, server: subprocess.Popen, name: str, log: Path | None = None,
+                         timeout: float = 15) -> None:
+    """Wait for a server started on 127.0.0.1:``port``; raise with its log if it exits or never listens."""
+    import socket
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+            return
+        if server.poll() is not None or time.monotonic() > deadline:
+            text = log.read_text(errors="replace") if log is not None and log.exists() else "(no log)"
+            raise RuntimeError(f"{name} did not start: {text}")
+        time.sleep(0.05)
+
+
 def _atom_schema():
     import lxml.etree as ET
     import rnc2rng
