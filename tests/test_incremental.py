@@ -180,6 +180,27 @@ def test_nothing_changed_restores_the_last_output_without_building(tmp_path, mon
     assert digests(site.output) == before
 
 
+def test_nothing_changed_with_the_output_in_place_touches_nothing(tmp_path, monkeypatch):
+    """The output folder still holds the last build's files (same inodes): nothing is relinked. A stray file in it
+    makes the build put the saved output back, so the result is still exactly the last build's."""
+    import pelican
+
+    site = make_site(tmp_path, files())
+    before = digests(site.output)
+    inodes = {p: p.stat().st_ino for p in site.output.rglob("*") if p.is_file()}
+
+    def no_build(self):
+        raise AssertionError("Pelican ran although no input changed")
+
+    monkeypatch.setattr(pelican.Pelican, "run", no_build)
+    run_build(tmp_path)
+    assert {p: p.stat().st_ino for p in site.output.rglob("*") if p.is_file()} == inodes
+    (site.output / "stray.html").write_text("left by hand", encoding="utf-8")
+    (site.output / "index.html").unlink()
+    run_build(tmp_path)
+    assert digests(site.output) == before
+
+
 def test_any_changed_input_builds_again(tmp_path, monkeypatch):
     site = make_site(tmp_path, files())
     edit_title(site.content)

@@ -445,3 +445,17 @@ def test_drafts_get_no_share_block(tmp_path):
     site = make_site(tmp_path, {"articles/a.md": article(slug="a", status="draft")}, PORTAL_FEED_BASE=DEV_BASE)
     html = site.read("drafts/a/index.html")
     assert "app-share" not in html and 'rel="canonical"' not in html
+
+
+def test_missing_qr_codes_are_made_on_every_core_and_equal_in_process_ones(tmp_path):
+    """A cold build of a large site makes one QR code per article in a process pool; each is the same PNG the
+    in-process path makes, and a second pass makes none."""
+    from share.qr import POOL_MIN, make_missing, qr_key, render_qr_png
+
+    urls = [f"https://lanhai.example.gov/2026/03/story-{n}/" for n in range(POOL_MIN + 6)]
+    assert make_missing(urls, 6, tmp_path / "qr") == len(urls)
+    for url in (urls[0], urls[-1]):
+        made = (tmp_path / "qr" / f"{qr_key(url, 6)}.png").read_bytes()
+        assert made == render_qr_png(url, 6)
+    assert checkers.decode_qr(tmp_path / "qr" / f"{qr_key(urls[7], 6)}.png") == urls[7]
+    assert make_missing(urls, 6, tmp_path / "qr") == 0

@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import shutil
+import stat
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
@@ -53,16 +54,39 @@ def input_fingerprint(settings: dict) -> str:
     return digest.hexdigest()
 
 
-def _link(source: Path, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
+def _link(source: Path, target: Path, made: set[Path] | None = None) -> None:
+    if made is None or target.parent not in made:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if made is not None:
+            made.add(target.parent)
     try:
         os.link(source, target)
     except OSError:  # another filesystem
         shutil.copy2(source, target)
 
 
+def _files_under(root: Path, skip_top: set[str]) -> set[str]:
+    """Relative paths of every file under ``root`` (one scandir walk, no Path per file)."""
+    found, prefix = set(), len(str(root)) + 1
+    folders = [str(root)]
+    while folders:
+        folder = folders.pop()
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if folder == str(root) and entry.name in skip_top:
+                    continue
+                if entry.is_dir(follow_symlinks=False):
+                    folders.append(entry.path)
+                else:
+                    found.add(entry.path[prefix:])
+    return found
+
+
 def restore(settings: dict, fingerprint: str) -> bool:
-    """Put the last build's output in place if it was made from the same inputs; False when a build is needed."""
+    """Put the last build's output in place if it was made from the same inputs; False when a build is needed.
+
+    When the output folder still holds exactly the saved files (the same inodes: the last build's own output, as
+    on a developer's machine or a CI runner that keeps output/ with the caches), nothing is touched."""
     snapshot = snapshot_dir(settings)
     try:
         manifest = json.loads((snapshot / MANIFEST).read_text(encoding="utf-8"))
@@ -71,18 +95,35 @@ def restore(settings: dict, fingerprint: str) -> bool:
     if manifest.get("fingerprint") != fingerprint:
         return False
     files = snapshot / "files"
+    output = Path(settings["OUTPUT_PATH"])
+    in_place = output.is_dir()
     for relative, size in manifest["files"].items():
-        path = files / relative
-        if not path.is_file() or path.stat().st_size != size:
+        try:
+            saved = os.stat(files / relative)
+        except OSError:
+            saved = None
+        if saved is None or not stat.S_ISREG(saved.st_mode) or saved.st_size != size:
             logger.info("incremental: the saved output was changed (%s); building", relative)
             return False
-    output = Path(settings["OUTPUT_PATH"])
+        if in_place:
+            try:
+                live = os.stat(output / relative)
+            except OSError:
+                in_place = False
+            else:
+                in_place = (live.st_ino, live.st_dev) == (saved.st_ino, saved.st_dev)
+    retained = set(settings.get("OUTPUT_RETENTION", []))
+    if in_place and _files_under(output, retained) == set(manifest["files"]):
+        logger.info("incremental: nothing changed since the last build; its %d files are in place",
+                    len(manifest["files"]))
+        return True
     if output.exists():
         from pelican.utils import clean_output_dir
 
         clean_output_dir(str(output), settings.get("OUTPUT_RETENTION", []))
+    made: set[Path] = set()
     for relative in manifest["files"]:
-        _link(files / relative, output / relative)
+        _link(files / relative, output / relative, made)
     logger.info("incremental: nothing changed since the last build; its %d files restored", len(manifest["files"]))
     return True
 
@@ -94,11 +135,11 @@ def save(settings: dict, fingerprint: str) -> None:
     shutil.rmtree(staging, ignore_errors=True)
     output = Path(settings["OUTPUT_PATH"])
     files = {}
-    for path in sorted(output.rglob("*")):
-        if path.is_file():
-            relative = str(path.relative_to(output))
-            _link(path, staging / "files" / relative)
-            files[relative] = path.stat().st_size
+    made: set[Path] = set()
+    for relative in sorted(_files_under(output, set())):
+        path = output / relative
+        _link(path, staging / "files" / relative, made)
+        files[relative] = os.stat(path).st_size
     (staging / MANIFEST).write_text(json.dumps({"fingerprint": fingerprint, "files": files}), encoding="utf-8")
     shutil.rmtree(snapshot, ignore_errors=True)
     os.replace(staging, snapshot)

@@ -28,7 +28,7 @@ from pelican import signals
 from pelican.generators import ArticlesGenerator
 
 from .networks import NETWORKS, ShareLink, ShareTarget
-from .qr import link_or_copy, png_size, qr_key, qr_png
+from .qr import link_or_copy, make_missing, png_size, qr_key, qr_png
 from .social import localized, social_meta
 
 __all__ = ["DEFAULT_NETWORKS", "NETWORKS", "ShareSettingsError", "read_settings", "register"]
@@ -154,7 +154,8 @@ def add_share_to(generator: ArticlesGenerator) -> None:
     output = Path(generator.output_path)
     sections = generator.context.get("portal_sections", {})
     logo = generator.context.get("share_logo", "")
-    made = 0
+    with_qr = [a for a in shareable(generator) if "wechat" in config["networks"].get(a.lang, DEFAULT_NETWORKS["en"])]
+    made = make_missing([absolute(a.url) for a in with_qr], config["qr_scale"], config["cache"] / "qr")
     for article in shareable(generator):
         lang = article.lang
         card = getattr(article, "share_card", None)
@@ -172,7 +173,7 @@ def add_share_to(generator: ArticlesGenerator) -> None:
         qr = None
         if "wechat" in keys:
             data, fresh = qr_png(url, config["qr_scale"], config["cache"] / "qr")
-            made += fresh
+            made += fresh  # only when the cache lost a file since make_missing
             qr_path = f"share/qr/{lang}/{article.slug}.png"
             link_or_copy(config["cache"] / "qr" / f"{qr_key(url, config['qr_scale'])}.png", output / qr_path)
             qr = (qr_path, png_size(data)[0])

@@ -76,6 +76,35 @@ def qr_png(url: str, scale: int, cache_dir: Path) -> tuple[bytes, bool]:
         return data, True
 
 
+# Fewer missing codes than this are made in-process: a fork pool costs more than it saves.
+POOL_MIN = 64
+
+
+def _make_one(job: tuple[str, int, str]) -> None:
+    url, scale, cache_dir = job
+    write_if_changed(Path(cache_dir) / f"{qr_key(url, scale)}.png", render_qr_png(url, scale))
+
+
+def make_missing(urls: list[str], scale: int, cache_dir: Path) -> int:
+    """Make every QR code not yet in the cache, on every core when there are many (a cold build of a large site
+    needs one per article: about a millisecond each). Returns how many were made."""
+    missing = sorted({url for url in urls if not (cache_dir / f"{qr_key(url, scale)}.png").is_file()})
+    jobs = [(url, scale, str(cache_dir)) for url in missing]
+    workers = os.cpu_count() or 1
+    if len(jobs) >= POOL_MIN and workers > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method)) as pool:
+            list(pool.map(_make_one, jobs, chunksize=max(1, len(jobs) // (workers * 8))))
+    else:
+        for job in jobs:
+            _make_one(job)
+    return len(jobs)
+
+
 def png_size(data: bytes) -> tuple[int, int]:
     """Width and height from a PNG's IHDR chunk (no decoding)."""
     return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
