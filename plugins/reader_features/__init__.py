@@ -119,6 +119,9 @@ class ReaderFeaturesGenerator(Generator):
                         writer, lang, month.url, "period_archives",
                         archive_years=years, archive_year=year, archive_month=month, articles=month.items,
                     )
+        from listing_pages import forget_list_items
+
+        forget_list_items(self.env)
 
 
 def get_generators(pelican):
