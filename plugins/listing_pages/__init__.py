@@ -30,6 +30,7 @@ from markupsafe import Markup
 from pelican import signals
 from pelican.generators import Generator
 from pelican.utils import slugify
+from portal_i18n import lang_of
 
 from .feeds import FEED_CACHES, write_feed
 
@@ -247,8 +248,6 @@ LIST_ITEM_TEMPLATE = "partials/article_list_item.html"
 @pass_context
 def list_item(context, item, heading_level: int = 3) -> Markup:
     """One article as a listing shows it; see the module docstring for why it is cached."""
-    from portal_i18n import lang_of
-
     env = context.environment
     lang = lang_of(context)
     if env.portal_list_items_lang != lang:

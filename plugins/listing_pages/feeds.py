@@ -17,8 +17,6 @@ from urllib.parse import urljoin
 from feedgenerator import Atom1Feed, Rss201rev2Feed
 from markupsafe import Markup
 
-# Bump when write_feed changes what it writes, so feeds cached by older code are not reused.
-FEED_CODE_VERSION = "1"
 # False in the incremental plugin's pre-rendering child: fill the cache, leave the output to the build.
 WRITE_OUTPUT = True
 
@@ -28,6 +26,10 @@ class FeedCache:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        # What the XML depends on beyond a feed's own inputs: this code and the libraries that write it. Read once
+        # per build (package metadata is files on disk), so a changed plugin or library never reuses a feed.
+        source = hashlib.blake2b(Path(__file__).read_bytes()).hexdigest()
+        self.code = _digest([source, metadata.version("feedgenerator"), metadata.version("pelican")])
         self.used: set[str] = set()
         self._items: dict[tuple[int, str], tuple[object, str]] = {}
         self.hits = self.misses = 0
@@ -88,7 +90,7 @@ def write_feed(output_path: str, save_as: str, items, settings: dict, title: str
     items = items[: settings.get("FEED_MAX_ITEMS") or None]
     cache = feed_cache(settings)
     key = _digest([
-        FEED_CODE_VERSION, metadata.version("feedgenerator"), kind, save_as, title, lang, base,
+        cache.code, kind, save_as, title, lang, base,
         settings.get("SITESUBTITLE", ""), settings["PORTAL_LANGUAGES"][lang]["locale"], settings["SITENAME"],
         settings["SITE_DOMAIN"], *(cache.item_digest(item, base) for item in items),
     ])

@@ -18,6 +18,7 @@ article is read and before anything is written).
 
 from __future__ import annotations
 
+from listing_pages import forget_list_items, lang_prefix
 from pelican import signals
 from pelican.generators import Generator
 
@@ -41,10 +42,6 @@ DEFAULTS = {
 def reader_settings(settings: dict) -> dict:
     """Every setting this plugin reads, with its default."""
     return {key: settings.get(key, default) for key, default in DEFAULTS.items()}
-
-
-def lang_prefix(settings: dict, lang: str) -> str:
-    return "" if lang == settings["DEFAULT_LANG"] else f"{lang}/"
 
 
 class ReaderFeaturesGenerator(Generator):
@@ -119,8 +116,6 @@ class ReaderFeaturesGenerator(Generator):
                         writer, lang, month.url, "period_archives",
                         archive_years=years, archive_year=year, archive_month=month, articles=month.items,
                     )
-        from listing_pages import forget_list_items
-
         forget_list_items(self.env)
 
 

@@ -28,6 +28,7 @@ Signals: ``get_generators`` (returns ``SearchPageGenerator``), ``finalized`` (in
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -121,6 +122,7 @@ HTML_LANG = re.compile(rb"<html\b[^>]*?\slang\s*=\s*[\"']?([^\"'\s>]+)", re.IGNO
 DATED_PATH = re.compile(r"^(?:[^/]+/)?(\d{4})/(\d{2})/")
 
 
+@functools.lru_cache(maxsize=1)
 def pagefind_version() -> str:
     try:
         return metadata.version("pagefind")
