@@ -279,3 +279,20 @@ def test_screenshots_of_the_archives(sample_server, tmp_path_factory, width):
             assert shot.stat().st_size > 10_000
     finally:
         driver.quit()
+
+
+def test_reading_time_counts_are_cached_by_body_and_code(tmp_path):
+    """The counts cache gives what counting gives; a damaged cache file, or one from other code, is not used."""
+    from reader_features.reading_time import CountCache, html_counts
+
+    body = "<p>" + "字" * 30 + " and some English words</p>"
+    cache = CountCache(tmp_path)
+    assert cache.counts(body) == html_counts(body) == (30, 4)
+    cache.save()
+    again = CountCache(tmp_path)
+    key = next(iter(again.known))
+    again.known[key] = [1, 1]  # a cached answer is what is used...
+    assert again.counts(body) == (1, 1)
+    for damaged in ("not json", '{"code": "other code", "counts": {"%s": [1, 1]}}' % key, '{"code": 1}'):
+        cache.path.write_text(damaged, encoding="utf-8")
+        assert CountCache(tmp_path).counts(body) == (30, 4)

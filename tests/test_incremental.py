@@ -286,3 +286,129 @@ def test_listing_pages_prerendered_by_a_forked_child_equal_a_plain_build(tmp_pat
         assert counts["hits"] > 20 and counts["misses"] > 8
     assert digests(forked / "output") == digests(plain / "output")
     assert not incremental.CHILDREN
+
+
+def _slow_child(monkeypatch, seconds: float) -> None:
+    """Slow every page the pre-rendering child renders (after it took the page), so the parent meets it inside the
+    listing generators, on a page the child holds."""
+    import time
+
+    import incremental
+
+    original = incremental.PrerenderWriter.page_key
+
+    def slow(self, *args, **kwargs):
+        time.sleep(seconds)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(incremental.PrerenderWriter, "page_key", slow)
+
+
+def _counting_shared_build(root: Path, **overrides) -> dict:
+    import incremental
+
+    counts = {}
+    original = incremental.IncrementalWriter.prune
+
+    def record(self):
+        counts.update(hits=self.hits, misses=self.misses, from_child=self.from_child, deferred=len(self.deferred),
+                      deferred_written=self.deferred_written)
+        original(self)
+
+    incremental.IncrementalWriter.prune = record
+    try:
+        run_build(root, INCREMENTAL_PRERENDER=True, INCREMENTAL_PRERENDER_MIN_ARTICLES=0, **overrides)
+    finally:
+        incremental.IncrementalWriter.prune = original
+    return counts
+
+
+def test_parent_and_child_take_turns_on_listing_pages(tmp_path, monkeypatch):
+    """When the parent reaches a listing generator the child is still rendering, both take pages from it: the
+    parent defers the pages the child holds and writes them at the end of that generator. Output is that of a
+    build without the child."""
+    import incremental
+
+    plain, shared = tmp_path / "plain", tmp_path / "shared"
+    write_content(plain / "content", files())
+    write_content(shared / "content", files())
+    run_build(plain, INCREMENTAL_PRERENDER=False)
+    _slow_child(monkeypatch, 0.05)
+    counts = _counting_shared_build(shared)
+    pages = counts["hits"] + counts["misses"]
+    assert counts["from_child"] >= 1, counts  # the parent used pages the child made...
+    assert counts["misses"] > 12, counts  # ...and rendered listing pages itself (more than the 12 other pages)
+    assert counts["from_child"] + counts["misses"] == pages and counts["deferred"] == 0
+    assert counts["deferred_written"] >= 1, counts  # the parent met a page the child was still rendering
+    assert digests(shared / "output") == digests(plain / "output")
+    assert not incremental.CHILDREN and not incremental.SHARED
+
+
+def test_a_child_that_dies_holding_a_page_leaves_it_to_the_parent(tmp_path, monkeypatch):
+    import os
+
+    import incremental
+
+    plain, shared = tmp_path / "plain", tmp_path / "shared"
+    write_content(plain / "content", files())
+    write_content(shared / "content", files())
+    run_build(plain, INCREMENTAL_PRERENDER=False)
+    _slow_child(monkeypatch, 0.02)
+    finished = []
+    original = incremental.SharedPages.done
+
+    def die_on_the_third(self, offset, key):
+        finished.append(key)
+        if len(finished) == 3:
+            os._exit(1)  # the third page stays claimed by the child, never done
+        original(self, offset, key)
+
+    monkeypatch.setattr(incremental.SharedPages, "done", die_on_the_third)
+    _counting_shared_build(shared)
+    assert digests(shared / "output") == digests(plain / "output")
+    assert not incremental.CHILDREN
+
+
+def test_an_edit_build_keeps_the_files_of_unchanged_pages(tmp_path):
+    """The last build's files are set aside, not deleted: a file whose bytes did not change is taken back (same
+    inode, so the snapshot and the search plugin see it unchanged); a changed page is a new file, written beside the
+    old one rather than through it (another link to the old file keeps the old bytes); a deleted article's page and
+    a file no build made are gone."""
+    import os
+
+    site = make_site(tmp_path, files())
+    output = site.output
+
+    def inodes() -> dict[str, tuple[int, str]]:
+        return {relative: (os.stat(output / relative).st_ino, digest) for relative, digest in digests(output).items()}
+
+    before = inodes()
+    edited, deleted = output / "2026/02/story-1/index.html", output / "2026/03/story-5/index.html"
+    old_bytes = edited.read_bytes()
+    old_link = tmp_path / "old-story-1.html"
+    os.link(edited, old_link)  # another name for the old file, as the snapshot has
+
+    edit_body(tmp_path / "content")
+    delete_article(tmp_path / "content")
+    (output / "stray.txt").write_text("not made by any build", encoding="utf-8")
+    run_build(tmp_path)
+
+    after = inodes()
+    # pages and feeds: what the writer and the feed cache make (other producers link from their caches)
+    pages = [r for r in after if r in before and r.endswith((".html", ".xml")) and not r.startswith("pagefind/")
+             and not r.startswith("sitemap")]
+    kept = [r for r in pages if after[r][1] == before[r][1]]
+    changed = [r for r in pages if after[r][1] != before[r][1]]
+    assert len(kept) >= 10 and "2026/02/story-1/index.html" in changed
+    assert [r for r in kept if after[r][0] != before[r][0]] == []  # every unchanged file is the same file
+    assert [r for r in changed if after[r][0] == before[r][0]] == []  # every changed one is a new file
+    assert old_link.read_bytes() == old_bytes  # never written through
+    assert b"Edited body of story 1." in edited.read_bytes()
+    assert not deleted.exists() and not (output / "stray.txt").exists()
+    assert not (tmp_path / ".output.last-build").exists()
+    snapshot_copy = tmp_path / "cache" / "last-build" / "files" / "2026/02/story-1/index.html"
+    assert os.stat(snapshot_copy).st_ino == os.stat(edited).st_ino  # the snapshot now holds the new page
+    cold = tmp_path / "cold"
+    shutil.copytree(tmp_path / "content", cold / "content")
+    run_build(cold)
+    assert digests(output) == digests(cold / "output")

@@ -590,3 +590,34 @@ def test_bundle_is_canonical_across_pagefind_runs(sample_site, tmp_path):
         filters.append(rewritten)
     assert {"topic", "official", "section", "year", "language"} <= set(filters[0])
     assert manifests[0] == manifests[1]
+
+
+def test_pages_read_once_are_known_by_inode_size_and_time_until_they_change(tmp_path):
+    """``indexed_pages`` reads a file only when its inode, size or modification time changed since it was read."""
+    import os
+
+    import search
+
+    output = tmp_path / "output"
+    page = output / "2026" / "03" / "a" / "index.html"
+    page.parent.mkdir(parents=True)
+    page.write_bytes(b'<html lang="en"><body><article data-pagefind-body>One</article></body></html>')
+    (output / "about.html").write_bytes(b'<html lang="en"><body>no marker</body></html>')
+    (output / "pagefind").mkdir()
+    (output / "pagefind" / "x.html").write_bytes(b'<html lang="en"><main data-pagefind-body>bundle</main></html>')
+    known: dict = {}
+    first = search.indexed_pages(output, "pagefind", known)
+    assert [(p.path, p.lang, p.year, p.month) for p in first] == [("2026/03/a/index.html", "en", "2026", "03")]
+    assert set(known) == {"2026/03/a/index.html", "about.html"}
+
+    known["2026/03/a/index.html"][5] = "stale digest"  # what a cached answer looks like: used while the file is
+    assert search.indexed_pages(output, "pagefind", known)[0].digest == "stale digest"
+
+    stamp = os.stat(page)
+    page.write_bytes(b'<html lang="zh-CN"><body><article data-pagefind-body>Two</article></body></html>')
+    os.utime(page, ns=(stamp.st_atime_ns, stamp.st_mtime_ns + 1))
+    changed = search.indexed_pages(output, "pagefind", known)[0]
+    assert changed.lang == "zh-cn" and changed.digest != "stale digest"
+    (output / "about.html").unlink()
+    search.indexed_pages(output, "pagefind", known)
+    assert set(known) == {"2026/03/a/index.html"}

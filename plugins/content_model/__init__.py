@@ -12,6 +12,8 @@ Adds:
 - frozen URLs: at ``all_generators_finalized`` every article's and page's ``url`` and ``save_as`` are final, so they
   are computed once and kept (Pelican recomputes them from settings and metadata on every read, about a hundred
   thousand times in a build of 2,000 articles).
+- with ``PORTAL_CLEAN_OUTPUT``, an output folder emptied by moving the last build's files aside at
+  ``all_generators_finalized`` and deleting what was not taken back at ``finalized`` (``output``).
 
 The same model (``content_model.model``) backs ``invoke check``, ``invoke import`` and ``invoke new``.
 """
@@ -206,6 +208,7 @@ def on_all_generators_finalized(generators) -> None:
     """Stop before anything is written when content has errors; warnings are logged (fatal in strict builds).
 
     Then, with ``PORTAL_CLEAN_OUTPUT``, empty the output folder: only now, so a failed build keeps the last site.
+    Its files are moved aside, not deleted (``output.set_aside``): writers take back the ones that did not change.
     """
     problems = sorted(set(STATE.problems))
     if any(p.severity == "error" for p in problems):
@@ -217,10 +220,17 @@ def on_all_generators_finalized(generators) -> None:
         output = Path(settings["OUTPUT_PATH"]).resolve()
         if output == content_root(settings) or content_root(settings).is_relative_to(output):
             raise ValueError(f"OUTPUT_PATH {output} contains the content folder; refusing to empty it")
-        from pelican.utils import clean_output_dir
+        from .output import set_aside
 
-        clean_output_dir(str(output), settings.get("OUTPUT_RETENTION", []))
+        set_aside(Path(settings["OUTPUT_PATH"]), settings.get("OUTPUT_RETENTION", []))
     freeze_urls(generators)
+
+
+def on_finalized(pelican) -> None:
+    """Delete what this build did not take back from the last build's output (``output.discard``)."""
+    from .output import discard
+
+    discard()
 
 
 # Generator attributes that hold articles and pages (Pelican 4.12's ArticlesGenerator and PagesGenerator).
@@ -258,7 +268,8 @@ def freeze_urls(generators) -> None:
 
 def register() -> None:
     """Hook reading (readers_init), per-article metadata (article_generator_context) and the point just
-    before writing (all_generators_finalized): the earliest places where each check has what it needs."""
+    before writing (all_generators_finalized): the earliest places where each check has what it needs; and the
+    end of the build (finalized), the first moment nothing more will be taken back from the set-aside output."""
     from pelican import signals
 
     signals.initialized.connect(on_initialized)
@@ -268,3 +279,4 @@ def register() -> None:
     signals.page_generator_context.connect(on_page_generator_context)
     signals.static_generator_preread.connect(on_static_generator_preread)
     signals.all_generators_finalized.connect(on_all_generators_finalized)
+    signals.finalized.connect(on_finalized)

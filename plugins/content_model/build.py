@@ -83,6 +83,9 @@ def build(settings_file: str | Path, overrides: dict | None = None, fatal: str =
         _internal_error(exc, verbose)
     finally:
         logging.getLogger().removeHandler(warnings)
+        from .output import finish_discarding
+
+        finish_discarding()
     return settings
 
 

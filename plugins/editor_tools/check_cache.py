@@ -105,8 +105,10 @@ class ResultsCache:
             handle, temporary = tempfile.mkstemp(prefix=".results-", suffix=".tmp", dir=self.folder)
             try:
                 os.chmod(temporary, 0o644)  # mkstemp's 0600 would hide it from the other users of the tree
+                # dumps, not dump: json.dump streams through the pure-Python encoder (4x slower here)
+                text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
                 with os.fdopen(handle, "w", encoding="utf-8") as out:
-                    json.dump(data, out, ensure_ascii=False, separators=(",", ":"))
+                    out.write(text)
                 os.replace(temporary, self.path)
             except BaseException:
                 os.unlink(temporary)

@@ -32,10 +32,13 @@ import datetime as dt
 import hashlib
 import io
 import logging
+import mmap
 import multiprocessing
 import os
 import signal
+import time
 from importlib import metadata as importlib_metadata
+from itertools import chain
 from pathlib import Path
 
 from markupsafe import Markup
@@ -43,7 +46,9 @@ from pelican import signals
 from pelican.contents import Content
 from pelican.paginator import Page, Paginator
 from pelican.urlwrappers import URLWrapper
-from pelican.writers import Writer
+from pelican.writers import FileOverwriteFailedError, Writer
+
+from content_model.output import place
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +70,8 @@ def read_settings(settings: dict) -> dict:
         "prerender": bool(settings.get("INCREMENTAL_PRERENDER", True)),
         # ... only when the site has at least this many articles (a fork costs more than a small site's listings).
         "prerender_min": int(settings.get("INCREMENTAL_PRERENDER_MIN_ARTICLES", 200)),
+        # ... and, once those are done, article pages from the last one (the parent writes from the first).
+        "prerender_articles": bool(settings.get("INCREMENTAL_PRERENDER_ARTICLES", True)),
         "prerender_generators": tuple(settings.get(
             "INCREMENTAL_PRERENDER_GENERATORS", ("ListingGenerator", "ReaderFeaturesGenerator", "FeedsGenerator")
         )),
@@ -77,6 +84,8 @@ def _hash(*parts: str) -> str:
 
 
 SCALARS = (type(None), bool, int, float, str, Markup, dt.date)
+# What the parent's writer "renders" for a page the child is still rendering (never written: see PlacedFile).
+DEFERRED = "\x00incremental-deferred-page:"
 
 
 class Fingerprinter:
@@ -240,7 +249,13 @@ class IncrementalWriter(Writer):
         self.hits = 0
         self.misses = 0
         self.used: set[str] = set()
+        self.from_child = 0  # pages whose key the pre-rendering child computed
+        self.deferred: dict[str, tuple] = {}  # marker -> (slot, template, localcontext) of a page the child has
+        self.deferred_files: list[tuple[str, str]] = []  # (output file, marker), written by `write_deferred`
+        self.deferred_written = 0
+        self._global_context: dict = {}
         ACTIVE.append(self)
+
 
     def site_key(self, context: dict) -> str:
         if self._site_key is None:
@@ -271,7 +286,20 @@ class IncrementalWriter(Writer):
         return _hash(*parts)
 
     def render(self, template, localcontext: dict, global_context: dict) -> str:
-        key = self.page_key(template, localcontext, global_context)
+        key = pending = None
+        if SHARED:
+            key, pending = SHARED[0].parent_key(localcontext.get("output_file"))
+        if pending is not None:
+            marker = f"{DEFERRED}{pending}"
+            self.deferred[marker] = (pending, template, localcontext)
+            return marker
+        if key is None:
+            key = self.page_key(template, localcontext, global_context)
+        else:
+            self.from_child += 1
+        return self.cached(key, template, localcontext)
+
+    def cached(self, key: str, template, localcontext: dict) -> str:
         path = self.config["cache"] / key[:2] / f"{key}.html"
         self.used.add(key)
         try:
@@ -281,17 +309,61 @@ class IncrementalWriter(Writer):
         except FileNotFoundError:
             pass
         text = template.render(localcontext)
+        self.store(path, text)
+        return text
+
+    def defer(self, path: str, marker: str) -> None:
+        """``PlacedFile``: the page ``marker`` stands for is the child's; write it in ``write_deferred``."""
+        self.deferred_files.append((path, marker))
+
+    def write_deferred(self) -> None:
+        """Write the pages the child was rendering when the parent reached them (end of each shared generator)."""
+        files, self.deferred_files = self.deferred_files, []
+        for path, marker in files:
+            offset, template, localcontext = self.deferred.pop(marker)
+            key = SHARED[0].wait(offset) if SHARED else None
+            if key is None:  # the child stopped: make the page here
+                key = self.page_key(template, localcontext, self._global_context)
+            else:
+                self.from_child += 1
+            place(path, self.cached(key, template, localcontext).encode("utf-8"))
+            self.deferred_written += 1
+        self.deferred.clear()
+
+    def store(self, path: Path, text: str) -> None:
         self.misses += 1
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_suffix(f".{os.getpid()}.tmp")
         temporary.write_text(text, encoding="utf-8")
         os.replace(temporary, path)
-        return text
 
     def write_file(self, name, template, context, *args, **kwargs):
+        self._global_context = context
         if self.config["enabled"] and not isinstance(template, CachedTemplate):
             template = CachedTemplate(template, self, context)
         return super().write_file(name, template, context, *args, **kwargs)
+
+    def _open_w(self, filename, encoding, override=False):
+        """Pelican's ``Writer._open_w`` (the same once-only rule, copied: it is not split from the ``open``), with a
+        file that goes through ``content_model.output.place`` when closed: an unchanged page keeps its file."""
+        if filename in self._overridden_files:
+            if override:
+                raise FileOverwriteFailedError(
+                    f'Failed to overwrite "{filename}" a second time (was previously overwritten)'
+                )
+            logger.info('Skipping "%s", not overwriting', filename)
+            return open(os.devnull, "w", encoding=encoding)
+        if filename in self._written_files:
+            if not override:
+                raise FileOverwriteFailedError(
+                    f'Failed to overwrite "{filename}" as Pelican has already written to it previously '
+                    "(set `override=True` if intended)"
+                )
+            logger.info('Overwriting "%s"', filename)
+        if override:
+            self._overridden_files.add(filename)
+        self._written_files.add(filename)
+        return PlacedFile(filename, encoding, self)
 
     def prune(self) -> None:
         """Keep the cache the size of one site: drop entries this build did not use."""
@@ -304,17 +376,202 @@ class IncrementalWriter(Writer):
             for entry in folder.iterdir():
                 if entry.suffix == ".html" and entry.stem not in self.used:
                     entry.unlink()
+                elif entry.suffix == ".tmp":  # the child is stopped once the parent is done, maybe mid-write
+                    entry.unlink(missing_ok=True)
+
+
+class PlacedFile(io.StringIO):
+    """A text file written on ``close`` through ``output.place`` (kept when unchanged, never written through)."""
+
+    def __init__(self, path: str, encoding: str, writer: IncrementalWriter) -> None:
+        super().__init__()
+        self.name = path
+        self._encoding = encoding
+        self._writer = writer
+
+    def close(self) -> None:
+        if not self.closed:
+            text = self.getvalue()
+            super().close()
+            if text.startswith(DEFERRED) and text in self._writer.deferred:
+                self._writer.defer(self.name, text)
+            else:
+                place(self.name, text.encode(self._encoding))
 
 
 class PrerenderWriter(IncrementalWriter):
-    """The child's writer: renders into the page cache, writes no output file (signals are off in the child)."""
+    """The child's writer: renders into the page cache, writes no output file (signals are off in the child).
+    With a page table, it renders only the pages it takes (``SharedPages.child_takes``) and records their keys."""
+
+    def __init__(self, output_path, settings=None, shared: SharedPages | None = None):
+        super().__init__(output_path, settings=settings)
+        self.shared = shared
+
+    def render(self, template, localcontext: dict, global_context: dict) -> str:
+        offset = self.shared.child_takes(localcontext.get("output_file")) if self.shared else None
+        if offset == -1:
+            return ""  # the parent's page
+        key = self.page_key(template, localcontext, global_context)
+        self.used.add(key)
+        path = self.config["cache"] / key[:2] / f"{key}.html"
+        if not path.is_file():
+            self.store(path, template.render(localcontext))
+        if offset is not None:
+            self.shared.done(offset, key)
+        return ""
 
     @contextlib.contextmanager
     def _open_w(self, filename, encoding, override=False):
         yield io.StringIO()
 
 
+class SharedPages:
+    """The pages of one build shared out between the parent and the pre-rendering child, through a table in
+    shared memory: one slot per page (state, a digest of its file name, the key its text is cached under).
+
+    - Article pages: the parent writes them in Pelican's order (``ArticlesGenerator.generate_articles``) from the
+      front; the child, once its other pages are done, renders them from the back.
+    - The pages of the pre-rendered generators (``INCREMENTAL_PRERENDER_GENERATORS``): the child renders those
+      generators in reverse order, the parent (after the articles) in forward order; a page is the n-th one a
+      generator renders, which is the same in both processes (and the file name is checked).
+
+    Whoever finds a page free takes it. The child skips the pages the parent took; the parent waits for a page
+    the child is rendering (at most one at a time) and then neither computes its key nor renders it: it writes the
+    cached text. A child that dies leaves its unfinished pages to the parent."""
+
+    FREE, PARENT, CHILD, DONE = 0, 1, 2, 3
+    NAME = 8  # bytes of the file name's digest
+    SLOT = 1 + NAME + 40  # state, name digest, 40 hex digits of key
+    REGION = 1 << 20  # slots per generator; untouched slots of the anonymous map cost no memory
+
+    def __init__(self, articles_generator, generators: list) -> None:
+        self.generator = articles_generator
+        self.articles = list(chain(articles_generator.translations, articles_generator.articles,
+                                   getattr(articles_generator, "hidden_translations", ()),
+                                   getattr(articles_generator, "hidden_articles", ()))) if articles_generator else []
+        self.index = {article.save_as: position for position, article in enumerate(self.articles)}
+        if len(self.index) != len(self.articles):  # two articles, one file: positions could not be told apart
+            self.articles, self.index = [], {}
+        self.regions = {id(generator): number + 1 for number, generator in enumerate(generators)}
+        self.table = mmap.mmap(-1, (len(generators) + 1) * self.REGION * self.SLOT)  # anonymous: shared by fork
+        self.lock = multiprocessing.get_context("fork").Lock()
+        self.child = 0
+        self.current: list[int] = []  # [region, pages so far] of the generator rendering in this process
+
+    def during(self, generator, generate_output, last: bool = False):
+        """``generate_output`` of a shared generator, numbering its pages in this process. After the parent's
+        ``last`` one, every shared page is written: the child, left skipping pages, is stopped."""
+
+        def numbered(writer):
+            self.current[:] = [self.regions[id(generator)], 0]
+            try:
+                return generate_output(writer)
+            finally:
+                self.current.clear()
+                if hasattr(writer, "write_deferred"):
+                    writer.write_deferred()
+                if last:
+                    stop_prerender()
+
+        return numbered
+
+    def slot(self, name: str | None) -> int | None:
+        """Offset of the slot of the page written to ``name`` now, or None when it is not shared."""
+        if not name:
+            return None
+        if self.current:
+            region, number = self.current
+            self.current[1] = number + 1
+            return (region * self.REGION + number) * self.SLOT if number < self.REGION else None
+        position = self.index.get(name)
+        return None if position is None else position * self.SLOT
+
+    @staticmethod
+    def name_digest(name: str) -> bytes:
+        return hashlib.blake2b(name.encode("utf-8", "surrogatepass"), digest_size=SharedPages.NAME).digest()
+
+    def claim(self, offset: int, name: str, state: int) -> int:
+        """Take the slot for ``state`` if free; the slot's state before, or -1 when it names another file."""
+        digest = self.name_digest(name)
+        with self.lock:
+            before = self.table[offset]
+            if before == self.FREE:
+                self.table[offset] = state
+                self.table[offset + 1:offset + 1 + self.NAME] = digest
+                return before
+            same = self.table[offset + 1:offset + 1 + self.NAME] == digest
+        return before if same else -1
+
+    def done(self, offset: int, key: str) -> None:
+        self.table[offset + 1 + self.NAME:offset + self.SLOT] = key.encode("ascii")
+        with self.lock:
+            self.table[offset] = self.DONE
+
+    def parent_key(self, name: str | None) -> tuple[str | None, int | None]:
+        """For the page written to ``name``: (the child's key, None); (None, None) when the parent makes the page
+        itself; or (None, slot) when the child is rendering a generator page: the parent writes it later
+        (``wait``) and goes on meanwhile, so the two processes take turns instead of one trailing the other.
+        At the one place the parent meets the child in the articles, it waits there."""
+        offset = self.slot(name)
+        if offset is None or self.claim(offset, name, self.PARENT) in (self.FREE, -1):
+            return None, None
+        key = self.finished(offset)
+        if key is not None or not self.current:
+            return (key or self.wait(offset)), None
+        return None, offset
+
+    def finished(self, offset: int) -> str | None:
+        with self.lock:
+            if self.table[offset] == self.DONE:
+                return self.table[offset + 1 + self.NAME:offset + self.SLOT].decode("ascii")
+        return None
+
+    def wait(self, offset: int) -> str | None:
+        """The key of a page the child took, once it is done; None if the child stopped first."""
+        while True:
+            key = self.finished(offset)
+            if key is not None:
+                return key
+            if not self._child_running():
+                return None
+            time.sleep(0.0005)
+
+    def child_takes(self, name: str | None) -> int | None:
+        """In the child: the slot of this page if the child renders it, None if the parent took it."""
+        offset = self.slot(name)
+        if offset is None:
+            return None  # not shared: rendered, as before sharing existed (the parent will find it cached)
+        return offset if self.claim(offset, name, self.CHILD) == self.FREE else -1
+
+    def _child_running(self) -> bool:
+        try:
+            pid, _status = os.waitpid(self.child, os.WNOHANG)
+        except ChildProcessError:
+            return False
+        if pid:
+            with contextlib.suppress(ValueError):
+                CHILDREN.remove(pid)
+            return False
+        return True
+
+    def render_articles_from_back(self, writer: IncrementalWriter) -> None:
+        """In the child: render article pages from the last one until reaching one the parent took."""
+        generator = self.generator
+        for position in range(len(self.articles) - 1, -1, -1):
+            with self.lock:
+                if self.table[position * self.SLOT] != self.FREE:
+                    return
+            article = self.articles[position]
+            # the same call as ArticlesGenerator.generate_articles makes for this article
+            signals.article_generator_write_article.send(generator, content=article)
+            writer.write_file(article.save_as, generator.get_template(article.template), generator.context,
+                              article=article, category=getattr(article, "category", None),
+                              override_output=hasattr(article, "override_save_as"), url=article.url, blog=True)
+
+
 ACTIVE: list[IncrementalWriter] = []
+# The page table of the build in progress, if any.
+SHARED: list[SharedPages] = []
 # The pre-rendering child of the build in progress, if any.
 CHILDREN: list[int] = []
 
@@ -339,11 +596,15 @@ def start_prerender(generators) -> None:
     chosen = [g for g in generators if type(g).__name__ in config["prerender_generators"]]
     if not chosen:
         return
+    articles = [g for g in generators if type(g).__name__ == "ArticlesGenerator"]
+    shared = SharedPages(articles[0] if len(articles) == 1 and config["prerender_articles"] else None, chosen)
     pid = os.fork()
     if pid:
         CHILDREN.append(pid)
+        shared.child = pid
+        SHARED.append(shared)
         for generator in chosen:
-            generator.generate_output = _after_prerender(generator.generate_output)
+            generator.generate_output = shared.during(generator, generator.generate_output, generator is chosen[-1])
         return
     # The child: nothing it does may reach the output folder, the log or another plugin's signal handlers.
     status = 1
@@ -354,32 +615,17 @@ def start_prerender(generators) -> None:
         from listing_pages import feeds
 
         feeds.WRITE_OUTPUT = False
-        writer = PrerenderWriter(generators[0].output_path, settings=settings)
-        for generator in chosen:
-            generator.generate_output(writer)
+        writer = PrerenderWriter(generators[0].output_path, settings=settings, shared=shared)
+        for generator in reversed(chosen):  # the parent goes forward: they meet
+            shared.during(generator, generator.generate_output)(writer)
+        shared.render_articles_from_back(writer)
         status = 0
     finally:
         os._exit(status)
 
 
-def _after_prerender(generate_output):
-    def waiting(writer):
-        wait_for_prerender()
-        return generate_output(writer)
-
-    return waiting
-
-
-def wait_for_prerender() -> None:
-    while CHILDREN:
-        pid = CHILDREN.pop()
-        with contextlib.suppress(ChildProcessError):
-            _pid, status = os.waitpid(pid, 0)
-            if status:
-                logger.debug("incremental: the pre-rendering child failed (status %s); rendering here", status)
-
-
 def stop_prerender() -> None:
+    SHARED.clear()
     while CHILDREN:
         pid = CHILDREN.pop()
         with contextlib.suppress(ProcessLookupError, ChildProcessError):
@@ -397,7 +643,8 @@ def on_finalized(pelican) -> None:
     for writer in ACTIVE:
         if writer.config["enabled"]:
             writer.prune()
-            logger.info("incremental: %d pages rendered, %d taken from the cache", writer.misses, writer.hits)
+            logger.info("incremental: %d pages rendered, %d taken from the cache (%d article pages keyed by the "
+                        "pre-rendering child)", writer.misses, writer.hits, writer.from_child)
     ACTIVE.clear()
 
 

@@ -3,13 +3,14 @@
 The build is deterministic, so equal inputs give equal output. The inputs are fingerprinted before Pelican
 starts: every file under the content folder (names and bytes), the resolved settings (environment variables such as
 SITEURL included), the theme and plugin files, and library versions. After a successful build, the output is kept
-in ``INCREMENTAL_CACHE_PATH/../last-build/`` as hard links (no copy); a build with the same fingerprint hard-links
+in ``INCREMENTAL_CACHE_PATH/../last-build/`` as hard links (no copy, updated in place); a build with the same fingerprint hard-links
 it back into an emptied output folder instead of running Pelican. Sizes are checked on restore, so a snapshot that
 was edited or truncated is never published: the build simply runs.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -129,17 +130,49 @@ def restore(settings: dict, fingerprint: str) -> bool:
 
 
 def save(settings: dict, fingerprint: str) -> None:
-    """Keep this build's output (hard links) for the next build with the same inputs."""
+    """Keep this build's output (hard links) for the next build with the same inputs.
+
+    Updated in place: a file whose snapshot link is already the output's inode (an unchanged page kept by
+    ``content_model.output.place``) is left alone, so a one-article edit relinks a handful of files, not the site.
+    The manifest is removed first and written last: a save that stops halfway leaves no snapshot to restore."""
     snapshot = snapshot_dir(settings)
-    staging = snapshot.with_name(snapshot.name + ".new")
-    shutil.rmtree(staging, ignore_errors=True)
+    files_dir = snapshot / "files"
+    manifest_path = snapshot / MANIFEST
+    with contextlib.suppress(FileNotFoundError):
+        manifest_path.unlink()
+    shutil.rmtree(snapshot.with_name(snapshot.name + ".new"), ignore_errors=True)  # left by older versions
     output = Path(settings["OUTPUT_PATH"])
+    current = _files_under(output, set())
+    saved = _files_under(files_dir, set()) if files_dir.is_dir() else set()
+    for relative in saved - current:
+        _unlink_and_prune(files_dir, relative)
     files = {}
     made: set[Path] = set()
-    for relative in sorted(_files_under(output, set())):
-        path = output / relative
-        _link(path, staging / "files" / relative, made)
-        files[relative] = os.stat(path).st_size
-    (staging / MANIFEST).write_text(json.dumps({"fingerprint": fingerprint, "files": files}), encoding="utf-8")
-    shutil.rmtree(snapshot, ignore_errors=True)
-    os.replace(staging, snapshot)
+    for relative in sorted(current):
+        live = os.stat(output / relative)
+        try:
+            kept = os.stat(files_dir / relative)
+        except OSError:
+            kept = None
+        if kept is None or (kept.st_ino, kept.st_dev) != (live.st_ino, live.st_dev):
+            target = files_dir / relative
+            temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+            _link(output / relative, temporary, made)
+            os.replace(temporary, target)  # a new link, never a write through the old one
+        files[relative] = live.st_size
+    temporary = manifest_path.with_suffix(".tmp")
+    temporary.write_text(json.dumps({"fingerprint": fingerprint, "files": files}), encoding="utf-8")
+    os.replace(temporary, manifest_path)
+
+
+def _unlink_and_prune(root: Path, relative: str) -> None:
+    """Remove ``root/relative`` and the folders it leaves empty (not ``root`` itself)."""
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(root / relative)
+    folder = (root / relative).parent
+    while folder != root:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+        folder = folder.parent

@@ -17,6 +17,8 @@ from urllib.parse import urljoin
 from feedgenerator import Atom1Feed, Rss201rev2Feed
 from markupsafe import Markup
 
+from content_model.output import place
+
 # False in the incremental plugin's pre-rendering child: fill the cache, leave the output to the build.
 WRITE_OUTPUT = True
 
@@ -111,8 +113,7 @@ def write_feed(output_path: str, save_as: str, items, settings: dict, title: str
     else:
         cache.hits += 1
     if WRITE_OUTPUT:
-        with open(path, "wb") as handle:
-            handle.write(data)
+        place(path, data)  # an unchanged feed keeps its file (content_model.output)
     return path
 
 

@@ -24,7 +24,7 @@ from pelican.generators import Generator
 
 from .archives import build_archive
 from .related import related_stories
-from .reading_time import reading_minutes
+from .reading_time import CountCache, reading_minutes
 
 DEFAULTS = {
     # Reading speed: Chinese characters per minute and words per minute for everything else.
@@ -55,12 +55,15 @@ class ReaderFeaturesGenerator(Generator):
         stories = self.context["portal_stories"]
         versions = [v for story in stories for v in story.versions.values()]
 
+        counts = CountCache(self.settings.get("CACHE_PATH", "cache"))
         for version in versions:
             version.reading_minutes = reading_minutes(
                 version._content or "",
                 self.options["READER_CHARS_PER_MINUTE"],
                 self.options["READER_WORDS_PER_MINUTE"],
+                counts.counts(version._content or ""),
             )
+        counts.save()
 
         # Previous/next: oldest to newest within one language; ties by slug, so reading order never matters.
         by_lang: dict[str, list] = {}

@@ -174,20 +174,66 @@ def language_key(head: bytes) -> str:
     return lang if re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", lang) else "unknown"
 
 
-def indexed_pages(output: Path, bundle_dir: str) -> list[IndexedPage]:
-    """Every page of the output that Pagefind would index (those marked ``data-pagefind-body``), sorted."""
-    pages = []
-    for path in sorted(output.rglob("*.html")):
-        relative = path.relative_to(output).as_posix()
-        if relative.split("/", 1)[0] == bundle_dir:
-            continue
-        data = path.read_bytes()
-        if not BODY_MARKER.search(data):
+def indexed_pages(output: Path, bundle_dir: str, known: dict | None = None) -> list[IndexedPage]:
+    """Every page of the output that Pagefind would index (those marked ``data-pagefind-body``), sorted.
+
+    ``known`` (updated in place) maps each HTML file to what reading it gave last time, with its inode, size and
+    modification time: a file with the same three is not read again. Pages kept from the last build by
+    ``content_model.output.place`` keep their inode, so an edit build reads only the pages it rewrote."""
+    known = {} if known is None else known
+    pages, seen = [], set()
+    for relative in _html_files(output, bundle_dir):
+        seen.add(relative)
+        path = os.path.join(output, relative)
+        info = os.stat(path)
+        stamp = [info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns]
+        entry = known.get(relative)
+        if not (isinstance(entry, list) and len(entry) == 6 and entry[:4] == stamp):
+            with open(path, "rb") as handle:
+                data = handle.read()
+            marked = bool(BODY_MARKER.search(data))
+            entry = [*stamp, language_key(data[:4096]) if marked else "", hashlib.sha256(data).hexdigest()]
+            known[relative] = entry
+        lang, digest = entry[4], entry[5]
+        if not lang:
             continue
         dated = DATED_PATH.match(relative)
-        pages.append(IndexedPage(relative, language_key(data[:4096]), dated.group(1) if dated else "",
-                                 dated.group(2) if dated else "", hashlib.sha256(data).hexdigest()))
+        pages.append(IndexedPage(relative, lang, dated.group(1) if dated else "", dated.group(2) if dated else "",
+                                 digest))
+    for gone in set(known) - seen:
+        del known[gone]
     return pages
+
+
+def _html_files(output: Path, bundle_dir: str) -> list[str]:
+    """Relative paths of the output's ``.html`` files outside the bundle folder, sorted (one scandir walk)."""
+    found, root = [], str(output)
+    folders = [(root, "")]
+    while folders:
+        folder, prefix = folders.pop()
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    if not (prefix == "" and entry.name == bundle_dir):
+                        folders.append((entry.path, prefix + entry.name + "/"))
+                elif entry.name.endswith(".html") and entry.is_file():
+                    found.append(prefix + entry.name)
+    return sorted(found, key=lambda relative: relative.split("/"))  # the order of paths, as Path sorts them
+
+
+def load_known_pages(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data.get("pages", {}) if isinstance(data, dict) and data.get("format") == 1 else {}
+
+
+def save_known_pages(path: Path, known: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(f".{os.getpid()}.tmp")
+    temporary.write_text(json.dumps({"format": 1, "pages": known}, separators=(",", ":")), encoding="utf-8")
+    os.replace(temporary, path)
 
 
 def plan_shards(pages: list[IndexedPage], max_pages: int) -> dict[str, list[Shard]]:
@@ -238,6 +284,11 @@ def run_pagefind(output: Path, destination: Path, options: list[str]) -> None:
 
 def link_or_copy(source: Path, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
+    link_file(source, target)
+
+
+def link_file(source, target) -> None:
+    """A hard link (files in the cache and the output are never written through), else a copy."""
     try:
         os.link(source, target)
     except OSError:  # another file system, or links not allowed: a copy reads the same
@@ -272,9 +323,9 @@ def copy_shard_data(source: Path, target: Path) -> None:
     target.mkdir(parents=True)
     for item in sorted(source.iterdir()):
         if item.name == ENTRY_FILE or item.name.endswith(".pf_meta"):
-            shutil.copyfile(item, target / item.name)
+            link_file(item, target / item.name)
         elif item.is_dir() and item.name in SHARD_DATA_DIRS:
-            shutil.copytree(item, target / item.name, copy_function=shutil.copyfile)
+            shutil.copytree(item, target / item.name, copy_function=link_file)
 
 
 def manifest_text(shards: dict[str, list[Shard]]) -> str:
@@ -297,7 +348,9 @@ def build_index(pelican) -> None:
     bundle = output / options["SEARCH_BUNDLE_DIR"]
     cache = Path(pelican.settings["CACHE_PATH"]).resolve() / "search"
     pagefind_options = list(options["SEARCH_PAGEFIND_OPTIONS"])
-    pages = indexed_pages(output, options["SEARCH_BUNDLE_DIR"])
+    known = load_known_pages(cache / "pages.json")
+    pages = indexed_pages(output, options["SEARCH_BUNDLE_DIR"], known)
+    save_known_pages(cache / "pages.json", known)
     shutil.rmtree(bundle, ignore_errors=True)
     if not pages:
         # A site without articles: no bundle (the search page says search is unavailable), just the manifest.
@@ -327,7 +380,7 @@ def build_index(pelican) -> None:
         shutil.rmtree(legacy, ignore_errors=True) if legacy.is_dir() else legacy.unlink(missing_ok=True)
 
     # The bundle folder is always replaced whole (emptied above), so nothing of an earlier build survives.
-    shutil.copytree(cache / "shards" / primary.key, bundle, copy_function=shutil.copyfile)
+    shutil.copytree(cache / "shards" / primary.key, bundle, copy_function=link_file)
     for shard, unit in others:
         copy_shard_data(cache / "shards" / unit.key, bundle / SHARDS_DIR / shard.name)
     (bundle / MANIFEST_FILE).write_text(manifest_text(shards), encoding="utf-8")
