@@ -118,7 +118,8 @@ CONTENT_CACHING_LAYER = "reader"
 # pages by input key), INCREMENTAL_GLOBAL_KEYS (global context keys templates read beyond settings and their own
 # arguments; default ("portal_sections",)), INCREMENTAL_PRERENDER (default True: a forked child renders listing pages
 # while the build writes articles; needs fork and 2+ cores), INCREMENTAL_PRERENDER_MIN_ARTICLES (default 200),
-# INCREMENTAL_PRERENDER_GENERATORS (default ("ListingGenerator", "ReaderFeaturesGenerator", "FeedsGenerator")).
+# INCREMENTAL_PRERENDER_GENERATORS (default ("ListingGenerator", "ReaderFeaturesGenerator", "FeedsGenerator")),
+# INCREMENTAL_PRERENDER_ARTICLES (default True: the child also takes article pages from the last one, once done).
 # listing_pages caches feeds under CACHE_PATH/feeds. -------------------------------------------------------------
 PLUGIN_PATHS = ["plugins"]
 PLUGINS = ["content_model", "portal_i18n", "listing_pages", "images", "publishing", "share_cards", "share",

@@ -15,10 +15,13 @@ from the keys in ``INCREMENTAL_GLOBAL_KEYS``. The benchmark and tests compare se
 
 Both cores: once every generator has its context (``all_generators_finalized``, this plugin being last in
 ``PLUGINS``), a forked child renders the listing-type generators' pages (``INCREMENTAL_PRERENDER_GENERATORS``) into
-the same cache while the parent writes the article pages. When the parent reaches the first of those generators
-it waits for the child (which had a head start on the same pages), then finds their pages in the cache. The child
-writes no output file and sends no signal; if it fails, the parent renders every page itself (keys make both
-renderings identical).
+the same cache while the parent writes the article pages; the two share the pages through a table in shared
+memory (``SharedPages``): the child takes those generators in reverse order and then article pages from the last,
+the parent goes forward, and whoever finds a page free takes it. The parent writes the child's pages from the cache
+without computing their keys. The child writes no output file and sends no signal; if it fails, the parent renders
+every page itself (keys make both renderings identical).
+
+Files are written through ``content_model.output.place``: an unchanged page keeps the last build's file.
 
 Signals: ``get_writer`` (the writer), ``all_generators_finalized`` (start the child), ``finalized`` (stop it;
 remove cache entries no page of this build used).
