@@ -621,3 +621,17 @@ def test_pages_read_once_are_known_by_inode_size_and_time_until_they_change(tmp_
     (output / "about.html").unlink()
     search.indexed_pages(output, "pagefind", known)
     assert set(known) == {"2026/03/a/index.html"}
+
+
+def test_known_pages_from_other_code_or_damaged_are_not_used(tmp_path, monkeypatch):
+    import search
+
+    path = tmp_path / "search" / "pages.json"
+    search.save_known_pages(path, {"a.html": [1, 2, 3, 4, "en", "digest"]})
+    assert search.load_known_pages(path) == {"a.html": [1, 2, 3, 4, "en", "digest"]}
+    monkeypatch.setattr(search, "known_pages_version", lambda: "other code")
+    assert search.load_known_pages(path) == {}
+    monkeypatch.undo()
+    for damaged in ("not json", "[]", '{"code": "%s", "pages": []}' % search.known_pages_version()):
+        path.write_text(damaged, encoding="utf-8")
+        assert search.load_known_pages(path) == {}

@@ -64,21 +64,45 @@ def place(path: str, data: bytes) -> bool:
     """Make the file ``path`` (inside the output being built) hold ``data``: take the set-aside file back when it
     holds the same bytes, else write a new file. True when the old file was taken back."""
     previous = _aside_path(path)
-    if previous is not None:
-        try:
-            same = os.stat(previous).st_size == len(data) and _read(previous) == data
-        except OSError:
-            same = False
-        if same:
-            if os.path.lexists(path):
-                os.unlink(path)  # e.g. the empty file Pelican's writer opened: replaced, not written through
-            os.rename(previous, path)
-            return True
+    try:
+        same = previous is not None and os.stat(previous).st_size == len(data) and _read(previous) == data
+    except OSError:
+        same = False
     if os.path.lexists(path):
-        os.unlink(path)
+        os.unlink(path)  # replaced, never written through
+    if same:
+        os.rename(previous, path)
+        return True
     with open(path, "wb") as handle:
         handle.write(data)
     return False
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write ``path`` through a temporary file and a rename: a reader (or a parallel build) never sees half a file,
+    and a file another name links (a cache entry) is replaced, not written through."""
+    path = Path(path)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_bytes(data)
+    os.replace(temporary, path)
+
+
+def files_under(root: Path, skip_top: set[str] | frozenset[str] = frozenset()) -> set[str]:
+    """Relative paths of every file under ``root``, except the top-level entries named in ``skip_top`` (one scandir
+    walk, no Path per file: output folders hold tens of thousands of files)."""
+    found, prefix = set(), len(str(root)) + 1
+    folders = [str(root)]
+    while folders:
+        folder = folders.pop()
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if folder == str(root) and entry.name in skip_top:
+                    continue
+                if entry.is_dir(follow_symlinks=False):
+                    folders.append(entry.path)
+                else:
+                    found.add(entry.path[prefix:])
+    return found
 
 
 def discard(in_background: bool = True) -> None:

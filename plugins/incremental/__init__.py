@@ -51,7 +51,7 @@ from pelican.paginator import Page, Paginator
 from pelican.urlwrappers import URLWrapper
 from pelican.writers import FileOverwriteFailedError, Writer
 
-from content_model.output import place
+from content_model.output import place, write_atomically
 
 logger = logging.getLogger(__name__)
 
@@ -253,12 +253,11 @@ class IncrementalWriter(Writer):
         self.misses = 0
         self.used: set[str] = set()
         self.from_child = 0  # pages whose key the pre-rendering child computed
-        self.deferred: dict[str, tuple] = {}  # marker -> (slot, template, localcontext) of a page the child has
+        # marker -> (slot, template, localcontext, global context) of a page the child holds
+        self.deferred: dict[str, tuple] = {}
         self.deferred_files: list[tuple[str, str]] = []  # (output file, marker), written by `write_deferred`
         self.deferred_written = 0
-        self._global_context: dict = {}
         ACTIVE.append(self)
-
 
     def site_key(self, context: dict) -> str:
         if self._site_key is None:
@@ -294,7 +293,7 @@ class IncrementalWriter(Writer):
             key, pending = SHARED[0].parent_key(localcontext.get("output_file"))
         if pending is not None:
             marker = f"{DEFERRED}{pending}"
-            self.deferred[marker] = (pending, template, localcontext)
+            self.deferred[marker] = (pending, template, localcontext, global_context)
             return marker
         if key is None:
             key = self.page_key(template, localcontext, global_context)
@@ -302,9 +301,12 @@ class IncrementalWriter(Writer):
             self.from_child += 1
         return self.cached(key, template, localcontext)
 
-    def cached(self, key: str, template, localcontext: dict) -> str:
-        path = self.config["cache"] / key[:2] / f"{key}.html"
+    def cache_path(self, key: str) -> Path:
         self.used.add(key)
+        return self.config["cache"] / key[:2] / f"{key}.html"
+
+    def cached(self, key: str, template, localcontext: dict) -> str:
+        path = self.cache_path(key)
         try:
             text = path.read_text(encoding="utf-8")
             self.hits += 1
@@ -323,10 +325,10 @@ class IncrementalWriter(Writer):
         """Write the pages the child was rendering when the parent reached them (end of each shared generator)."""
         files, self.deferred_files = self.deferred_files, []
         for path, marker in files:
-            offset, template, localcontext = self.deferred.pop(marker)
+            offset, template, localcontext, global_context = self.deferred.pop(marker)
             key = SHARED[0].wait(offset) if SHARED else None
             if key is None:  # the child stopped: make the page here
-                key = self.page_key(template, localcontext, self._global_context)
+                key = self.page_key(template, localcontext, global_context)
             else:
                 self.from_child += 1
             place(path, self.cached(key, template, localcontext).encode("utf-8"))
@@ -336,12 +338,9 @@ class IncrementalWriter(Writer):
     def store(self, path: Path, text: str) -> None:
         self.misses += 1
         path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(f".{os.getpid()}.tmp")
-        temporary.write_text(text, encoding="utf-8")
-        os.replace(temporary, path)
+        write_atomically(path, text.encode("utf-8"))
 
     def write_file(self, name, template, context, *args, **kwargs):
-        self._global_context = context
         if self.config["enabled"] and not isinstance(template, CachedTemplate):
             template = CachedTemplate(template, self, context)
         return super().write_file(name, template, context, *args, **kwargs)
@@ -415,8 +414,7 @@ class PrerenderWriter(IncrementalWriter):
         if offset == -1:
             return ""  # the parent's page
         key = self.page_key(template, localcontext, global_context)
-        self.used.add(key)
-        path = self.config["cache"] / key[:2] / f"{key}.html"
+        path = self.cache_path(key)
         if not path.is_file():
             self.store(path, template.render(localcontext))
         if offset is not None:
@@ -438,9 +436,10 @@ class SharedPages:
       generators in reverse order, the parent (after the articles) in forward order; a page is the n-th one a
       generator renders, which is the same in both processes (and the file name is checked).
 
-    Whoever finds a page free takes it. The child skips the pages the parent took; the parent waits for a page
-    the child is rendering (at most one at a time) and then neither computes its key nor renders it: it writes the
-    cached text. A child that dies leaves its unfinished pages to the parent."""
+    Whoever finds a page free takes it. The child skips the pages the parent took. The parent neither computes the
+    key of a page the child took nor renders it: it writes the cached text, at once when the child is done with it,
+    else at the end of that generator (``parent_key``). A child that dies leaves its unfinished pages to the
+    parent."""
 
     FREE, PARENT, CHILD, DONE = 0, 1, 2, 3
     NAME = 8  # bytes of the file name's digest
@@ -646,7 +645,7 @@ def on_finalized(pelican) -> None:
     for writer in ACTIVE:
         if writer.config["enabled"]:
             writer.prune()
-            logger.info("incremental: %d pages rendered, %d taken from the cache (%d article pages keyed by the "
+            logger.info("incremental: %d pages rendered, %d taken from the cache (%d of them made by the "
                         "pre-rendering child)", writer.misses, writer.hits, writer.from_child)
     ACTIVE.clear()
 

@@ -3,9 +3,9 @@
 The build is deterministic, so equal inputs give equal output. The inputs are fingerprinted before Pelican
 starts: every file under the content folder (names and bytes), the resolved settings (environment variables such as
 SITEURL included), the theme and plugin files, and library versions. After a successful build, the output is kept
-in ``INCREMENTAL_CACHE_PATH/../last-build/`` as hard links (no copy, updated in place); a build with the same fingerprint hard-links
-it back into an emptied output folder instead of running Pelican. Sizes are checked on restore, so a snapshot that
-was edited or truncated is never published: the build simply runs.
+in ``INCREMENTAL_CACHE_PATH/../last-build/`` as hard links (no copy; updated in place); a build with the same
+fingerprint hard-links it back into an emptied output folder instead of running Pelican. Sizes are checked on
+restore, so a snapshot that was edited or truncated is never published: the build simply runs.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ import os
 import shutil
 import stat
 from pathlib import Path
+
+from content_model.output import files_under
 
 logger = logging.getLogger(__name__)
 
@@ -66,23 +68,6 @@ def _link(source: Path, target: Path, made: set[Path] | None = None) -> None:
         shutil.copy2(source, target)
 
 
-def _files_under(root: Path, skip_top: set[str]) -> set[str]:
-    """Relative paths of every file under ``root`` (one scandir walk, no Path per file)."""
-    found, prefix = set(), len(str(root)) + 1
-    folders = [str(root)]
-    while folders:
-        folder = folders.pop()
-        with os.scandir(folder) as entries:
-            for entry in entries:
-                if folder == str(root) and entry.name in skip_top:
-                    continue
-                if entry.is_dir(follow_symlinks=False):
-                    folders.append(entry.path)
-                else:
-                    found.add(entry.path[prefix:])
-    return found
-
-
 def restore(settings: dict, fingerprint: str) -> bool:
     """Put the last build's output in place if it was made from the same inputs; False when a build is needed.
 
@@ -114,7 +99,7 @@ def restore(settings: dict, fingerprint: str) -> bool:
             else:
                 in_place = (live.st_ino, live.st_dev) == (saved.st_ino, saved.st_dev)
     retained = set(settings.get("OUTPUT_RETENTION", []))
-    if in_place and _files_under(output, retained) == set(manifest["files"]):
+    if in_place and files_under(output, retained) == set(manifest["files"]):
         logger.info("incremental: nothing changed since the last build; its %d files are in place",
                     len(manifest["files"]))
         return True
@@ -138,12 +123,13 @@ def save(settings: dict, fingerprint: str) -> None:
     snapshot = snapshot_dir(settings)
     files_dir = snapshot / "files"
     manifest_path = snapshot / MANIFEST
-    with contextlib.suppress(FileNotFoundError):
+    try:  # what the snapshot holds: its manifest says, unless a save stopped halfway (then look)
+        saved = set(json.loads(manifest_path.read_text(encoding="utf-8"))["files"])
         manifest_path.unlink()
-    shutil.rmtree(snapshot.with_name(snapshot.name + ".new"), ignore_errors=True)  # left by older versions
+    except (OSError, ValueError, KeyError, TypeError):
+        saved = files_under(files_dir) if files_dir.is_dir() else set()
     output = Path(settings["OUTPUT_PATH"])
-    current = _files_under(output, set())
-    saved = _files_under(files_dir, set()) if files_dir.is_dir() else set()
+    current = files_under(output)
     for relative in saved - current:
         _unlink_and_prune(files_dir, relative)
     files = {}

@@ -17,7 +17,7 @@ from urllib.parse import urljoin
 from feedgenerator import Atom1Feed, Rss201rev2Feed
 from markupsafe import Markup
 
-from content_model.output import place
+from content_model.output import place, write_atomically
 
 # False in the incremental plugin's pre-rendering child: fill the cache, leave the output to the build.
 WRITE_OUTPUT = True
@@ -106,9 +106,7 @@ def write_feed(output_path: str, save_as: str, items, settings: dict, title: str
     except FileNotFoundError:
         data = build_feed(save_as, items, settings, title, lang, kind, base)
         cache.root.mkdir(parents=True, exist_ok=True)
-        temporary = cached.with_suffix(f".{os.getpid()}.tmp")
-        temporary.write_bytes(data)
-        os.replace(temporary, cached)
+        write_atomically(cached, data)
         cache.misses += 1
     else:
         cache.hits += 1

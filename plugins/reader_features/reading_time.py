@@ -11,6 +11,8 @@ from pathlib import Path
 
 from markupsafe import Markup
 
+from content_model.output import write_atomically
+
 # CJK ideographs (with extensions A and compatibility), kana and hangul: each character is read as a unit.
 CJK_CHARACTER = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af]")
 # A word: letters or digits, with inner apostrophes or hyphens ("don't", "31-kilometre").
@@ -37,8 +39,8 @@ def reading_minutes(html: str, chars_per_minute: int, words_per_minute: int,
 
 class CountCache:
     """``html_counts`` of each body, kept between builds under ``CACHE_PATH/reader_features/`` and keyed by a hash
-    of the body and of this code (stripping and counting 10,000 bodies takes seconds; hashing them, a tenth of one). ``save`` keeps
-    only the bodies of this build; a file that cannot be read is ignored."""
+    of the body, in a file for this code (stripping and counting 10,000 bodies takes seconds; hashing them, a tenth
+    of one). ``save`` keeps only the bodies of this build; a file that cannot be read is ignored."""
 
     @staticmethod
     def code() -> str:
@@ -50,9 +52,10 @@ class CountCache:
 
     def __init__(self, cache_path: str | os.PathLike) -> None:
         self.path = Path(cache_path) / "reader_features" / "text-counts.json"
+        self.version = self.code()
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
-            self.known = data["counts"] if data.get("code") == self.code() else {}
+            self.known = data["counts"] if data.get("code") == self.version else {}
         except (OSError, ValueError, KeyError, AttributeError, TypeError):
             self.known = {}
         self.used: dict[str, list[int]] = {}
@@ -70,9 +73,7 @@ class CountCache:
             return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = self.path.with_suffix(f".{os.getpid()}.tmp")
-            temporary.write_text(json.dumps({"code": self.code(), "counts": self.used}, sort_keys=True),
-                                 encoding="utf-8")
-            os.replace(temporary, self.path)
+            write_atomically(self.path, json.dumps({"code": self.version, "counts": self.used}, sort_keys=True)
+                             .encode("utf-8"))
         except OSError:
             pass  # only costs time next build

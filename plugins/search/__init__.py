@@ -48,6 +48,8 @@ from urllib.parse import urlsplit
 from pelican import signals
 from pelican.generators import Generator
 
+from content_model.output import files_under, write_atomically
+
 from .canonical import CANONICAL_FORMAT, ENTRY_FILE, BundleFormatError, canonicalise_bundle
 
 logger = logging.getLogger(__name__)
@@ -206,34 +208,31 @@ def indexed_pages(output: Path, bundle_dir: str, known: dict | None = None) -> l
 
 
 def _html_files(output: Path, bundle_dir: str) -> list[str]:
-    """Relative paths of the output's ``.html`` files outside the bundle folder, sorted (one scandir walk)."""
-    found, root = [], str(output)
-    folders = [(root, "")]
-    while folders:
-        folder, prefix = folders.pop()
-        with os.scandir(folder) as entries:
-            for entry in entries:
-                if entry.is_dir(follow_symlinks=False):
-                    if not (prefix == "" and entry.name == bundle_dir):
-                        folders.append((entry.path, prefix + entry.name + "/"))
-                elif entry.name.endswith(".html") and entry.is_file():
-                    found.append(prefix + entry.name)
-    return sorted(found, key=lambda relative: relative.split("/"))  # the order of paths, as Path sorts them
+    """Relative paths of the output's ``.html`` files outside the bundle folder, in the order Path sorts them."""
+    found = [relative for relative in files_under(output, {bundle_dir}) if relative.endswith(".html")]
+    return sorted(found, key=lambda relative: relative.split("/"))
+
+
+@functools.cache
+def known_pages_version() -> str:
+    """What a file's cached answers depend on besides its bytes: this module (the marker and language rules)."""
+    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
 
 
 def load_known_pages(path: Path) -> dict:
+    """``indexed_pages``'s answers from the last build; nothing when written by other code or unreadable."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
-    return data.get("pages", {}) if isinstance(data, dict) and data.get("format") == 1 else {}
+    pages = data.get("pages") if isinstance(data, dict) and data.get("code") == known_pages_version() else None
+    return pages if isinstance(pages, dict) else {}
 
 
 def save_known_pages(path: Path, known: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(f".{os.getpid()}.tmp")
-    temporary.write_text(json.dumps({"format": 1, "pages": known}, separators=(",", ":")), encoding="utf-8")
-    os.replace(temporary, path)
+    write_atomically(path, json.dumps({"code": known_pages_version(), "pages": known},
+                                      separators=(",", ":")).encode("utf-8"))
 
 
 def plan_shards(pages: list[IndexedPage], max_pages: int) -> dict[str, list[Shard]]:

@@ -7,6 +7,8 @@ import io
 import os
 from pathlib import Path
 
+from content_model.output import write_atomically
+
 # Bump when the image changes for the same URL (scale, colours, encoder options): old cache entries are
 # then simply not used again.
 QR_VERSION = "1"
@@ -42,9 +44,7 @@ def write_if_changed(path: Path, data: bytes) -> bool:
     except FileNotFoundError:
         pass
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    write_atomically(path, data)
     return True
 
 
