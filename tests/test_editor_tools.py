@@ -1032,3 +1032,29 @@ def test_check_never_reads_an_article_that_links_outside_content(tmp_path):
         "content/articles/2026/leak.md:1: this symbolic link leads outside content/; replace it with the file itself",
     ]
     assert "root" not in " ".join(messages(problems)) and "secret-user" not in " ".join(messages(problems))
+
+
+def test_files_validated_in_worker_processes_give_the_same_report_and_cache(tmp_path):
+    files = dict(CACHED_FILES)
+    files.update({
+        "articles/2026/notes.txt": "Title: not read\n",
+        "articles/2026/twin.md": article(title="Twin", slug="good"),
+        "articles/2026/links.md": article(title="Links", body="See [the plan]({filename}/articles/2026/gone.md) and "
+                                          "![a map]({static}/images/map.png), not ![](x.png).\n"),
+        "articles/2025/date.md": article(title="Date", date="2025-02-30 09:00"),
+    })
+    root = write_content(tmp_path / "content", files)
+    serial = check_tool.Checker(root, cache=tmp_path / "serial", workers=1)
+    expected = serial.run()
+    assert serial.worker_processes == 0 and len(expected) >= 6
+    parallel = check_tool.Checker(root, cache=tmp_path / "parallel", workers=2, parallel_min=1)
+    assert parallel.run() == expected
+    assert parallel.worker_processes == 2 and parallel.validated == serial.validated == 7
+    assert [item.shown for item in parallel.items] == [item.shown for item in serial.items]
+    (saved_serial,), (saved_parallel,) = (tmp_path / "serial").glob("*.json"), (tmp_path / "parallel").glob("*.json")
+    assert saved_parallel.read_bytes() == saved_serial.read_bytes()
+    # A second run takes every unchanged file from the cache in this process and validates only the edited one.
+    (root / "articles/2025/date.md").write_text(article(title="Date", date="2025-02-28 09:00"), encoding="utf-8")
+    again = check_tool.Checker(root, cache=tmp_path / "parallel", workers=2, parallel_min=1)
+    assert again.run() == [p for p in expected if "2025-02-30" not in p.message]
+    assert again.validated == 1 and again.worker_processes == 2
