@@ -412,3 +412,48 @@ def test_an_edit_build_keeps_the_files_of_unchanged_pages(tmp_path):
     shutil.copytree(tmp_path / "content", cold / "content")
     run_build(cold)
     assert digests(output) == digests(cold / "output")
+
+
+def test_objects_digested_by_their_repr_hold_only_plain_values(tmp_path):
+    """``__fingerprint__`` (repr as the whole state) is safe only while every field is a plain value: a term or an
+    article inside would be keyed by a repr that does not change when what it shows does (a stale page)."""
+    import dataclasses
+
+    from markupsafe import Markup
+    from pelican import signals
+
+    from incremental import Fingerprinter
+
+    seen = []
+
+    def collect(generator, writer):
+        for item in generator.articles + generator.translations:
+            seen.extend([*item.share, item.social])
+
+    def plain(value) -> bool:
+        if isinstance(value, (list, tuple)):
+            return all(plain(item) for item in value)
+        return type(value) in (str, Markup, int, float, bool, type(None))
+
+    signals.article_writer_finalized.connect(collect)
+    try:
+        write_content(tmp_path / "content", files())
+        run_build(tmp_path)
+    finally:
+        signals.article_writer_finalized.disconnect(collect)
+    kinds = {type(value).__name__ for value in seen}
+    assert kinds == {"ShareLink", "SocialMeta"} and len(seen) > 9 * 10
+    for value in seen:
+        assert hasattr(type(value), "__fingerprint__")
+        for field in dataclasses.fields(value):
+            assert plain(getattr(value, field.name)), (type(value).__name__, field.name)
+    # Any field's change changes the digest.
+    link = next(value for value in seen if type(value).__name__ == "ShareLink")
+    social = next(value for value in seen if type(value).__name__ == "SocialMeta")
+    digest = Fingerprinter().value
+    for value in (link, social):
+        for field in dataclasses.fields(value):
+            before = getattr(value, field.name)
+            after = before + ([("property", "og:x", "y")] if isinstance(before, list) else
+                              1 if isinstance(before, int) else type(before)("x"))
+            assert digest([dataclasses.replace(value, **{field.name: after})], 1) != digest([value], 1), field.name

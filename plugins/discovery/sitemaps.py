@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import os
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -42,7 +43,8 @@ class Collector:
     """What ``content_written`` reported for one build, keyed by site-relative URL."""
 
     def __init__(self, root: Path, settings: dict, options: dict):
-        self.root = root
+        self.root = root  # resolved
+        self.root_prefix = str(root).rstrip(os.sep) + os.sep
         self.settings = settings
         self.options = options
         self.default_lang = settings["DEFAULT_LANG"]
@@ -52,8 +54,17 @@ class Collector:
     def prefix(self, lang: str) -> str:
         return "" if lang == self.default_lang else f"{lang}/"
 
-    def add(self, path: Path, context: dict) -> None:
-        relative = path.relative_to(self.root).as_posix()
+    def relative(self, absolute: str) -> str | None:
+        """The site-relative path of a written file (``absolute``: an absolute path), None when outside the root."""
+        if absolute.startswith(self.root_prefix):
+            return absolute[len(self.root_prefix):].replace(os.sep, "/")
+        try:  # the output path was given through a symbolic link
+            return Path(absolute).resolve().relative_to(self.root).as_posix()
+        except ValueError:
+            return None
+
+    def add(self, relative: str, context: dict) -> None:
+        """Record the page written to ``relative`` (site-relative, ``/``-separated) with its template context."""
         if not relative.endswith(".html"):
             return
         if any(fnmatch.fnmatch(relative, pattern) for pattern in self.options["DISCOVERY_SITEMAP_EXCLUDE"]):

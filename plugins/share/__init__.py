@@ -101,9 +101,14 @@ def read_settings(settings: dict) -> dict:
 
 
 def make_absolute(base: str):
+    made: dict[str, str] = {}  # term and section URLs recur in thousands of articles' metadata
+
     def absolute(url: str) -> str:
-        # quote() only touches what a URI may not hold (non-ASCII, spaces): ASCII URLs are unchanged.
-        return quote(urljoin(base, url), safe=URI_SAFE)
+        found = made.get(url)
+        if found is None:
+            # quote() only touches what a URI may not hold (non-ASCII, spaces): ASCII URLs are unchanged.
+            found = made[url] = quote(urljoin(base, url), safe=URI_SAFE)
+        return found
 
     return absolute
 

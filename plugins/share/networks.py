@@ -8,6 +8,7 @@ are plain text here and HTML-escaped by the template (never marked safe).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Callable
 from urllib.parse import quote
@@ -45,6 +46,10 @@ class ShareLink:
     image: str = ""
     image_size: int = 0
 
+    def __fingerprint__(self) -> str:
+        """Its whole state for incremental's page keys: every field is a plain value (see ``Fingerprinter``)."""
+        return repr(self)
+
 
 @dataclass(frozen=True)
 class Network:
@@ -70,6 +75,7 @@ def network(key: str, name: str, prefix: str = "Share on", kind: str = "link"):
     return register
 
 
+@functools.lru_cache(maxsize=1024)  # every network of an article encodes the same URL, title and summary
 def encode(value: str) -> str:
     """One query value as percent-encoded UTF-8; nothing is left unescaped (spaces become %20)."""
     return quote(value, safe="")

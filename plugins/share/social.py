@@ -21,6 +21,10 @@ class SocialMeta:
     meta: list[tuple[str, str, str]] = field(default_factory=list)  # (attribute, name, content)
     json_ld: Markup = Markup("")
 
+    def __fingerprint__(self) -> str:
+        """Its whole state for incremental's page keys: every field is a plain value (see ``Fingerprinter``)."""
+        return repr(self)
+
 
 def localized(settings: dict, key: str, lang: str) -> str:
     """``SITENAME_ZH`` for Chinese pages when set, else ``SITENAME``."""
