@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -45,6 +46,9 @@ class Collector:
     def __init__(self, root: Path, settings: dict, options: dict):
         self.root = root  # resolved
         self.root_prefix = str(root).rstrip(os.sep) + os.sep
+        # fnmatch's rule, compiled once: every written page is tested
+        self.excluded = re.compile("|".join(fnmatch.translate(os.path.normcase(pattern))
+                                            for pattern in options["DISCOVERY_SITEMAP_EXCLUDE"]) or "(?!)")
         self.settings = settings
         self.options = options
         self.default_lang = settings["DEFAULT_LANG"]
@@ -67,7 +71,7 @@ class Collector:
         """Record the page written to ``relative`` (site-relative, ``/``-separated) with its template context."""
         if not relative.endswith(".html"):
             return
-        if any(fnmatch.fnmatch(relative, pattern) for pattern in self.options["DISCOVERY_SITEMAP_EXCLUDE"]):
+        if self.excluded.match(os.path.normcase(relative)):
             return
         url = relative[: -len("index.html")] if relative.endswith("index.html") else relative
         output_file = context.get("output_file")

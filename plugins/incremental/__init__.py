@@ -107,6 +107,7 @@ class Fingerprinter:
         self._shallow: dict[int, tuple[object, str]] = {}
         self._terms: dict[int, tuple[object, str]] = {}
         self._values: dict[tuple[int, int], tuple[object, str]] = {}
+        self._plain: dict[int, tuple[object, str]] = {}  # objects with __fingerprint__
 
     @staticmethod
     def scalar(obj) -> str:
@@ -160,7 +161,11 @@ class Fingerprinter:
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
             own = getattr(type(value), "__fingerprint__", None)
             if own is not None:
-                return _hash(type(value).__name__, own(value))
+                # A share link is shown by every page that shows its article: digested once per build.
+                cached = self._plain.get(id(value))
+                if cached is None or cached[0] is not value:
+                    cached = self._plain[id(value)] = (value, _hash(type(value).__name__, own(value)))
+                return cached[1]
             return _hash(type(value).__name__, *(f"{f.name}={self.brief(getattr(value, f.name))}"
                                                  for f in dataclasses.fields(value)))
         return type(value).__qualname__
@@ -212,9 +217,8 @@ class Fingerprinter:
         if isinstance(obj, Path):
             return str(obj)
         if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-            own = getattr(type(obj), "__fingerprint__", None)
-            if own is not None:
-                return _hash(type(obj).__name__, own(obj))
+            if hasattr(type(obj), "__fingerprint__"):
+                return self.brief(obj)  # the same digest, memoised there
             return _hash(type(obj).__name__, *(f"{f.name}={self.value(getattr(obj, f.name), depth + 1)}"
                                                for f in dataclasses.fields(obj)))
         if callable(obj):

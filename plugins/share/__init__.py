@@ -161,6 +161,7 @@ def add_share_to(generator: ArticlesGenerator) -> None:
     logo = generator.context.get("share_logo", "")
     with_qr = [a for a in shareable(generator) if "wechat" in config["networks"].get(a.lang, DEFAULT_NETWORKS["en"])]
     made = make_missing([absolute(a.url) for a in with_qr], config["qr_scale"], config["cache"] / "qr")
+    home_labels: dict[str, str] = {}  # per language: looking the catalogue up stats its files
     for article in shareable(generator):
         lang = article.lang
         card = getattr(article, "share_card", None)
@@ -190,7 +191,8 @@ def add_share_to(generator: ArticlesGenerator) -> None:
             section=sections.get(article.category.name),
             card=card,
             image_alt=f"{site_name}: {article.title}",
-            home_label=home_label(generator.theme, lang, settings["DEFAULT_LANG"]),
+            home_label=home_labels.get(lang) or home_labels.setdefault(
+                lang, home_label(generator.theme, lang, settings["DEFAULT_LANG"])),
             logo=logo,
         )
     logger.debug("share: %d QR code(s) made, the rest from the cache", made)
