@@ -14,7 +14,9 @@ Rules that are ours rather than Pelican's, stated once here:
 
 `invoke check` (``run``) keeps each file's result in a cache (``check_cache``): a file whose bytes, and whose
 links' targets, are as they were is not parsed again, and the cross-file checks run over the cached facts. The
-output is the same with or without it; ``Checker(root)`` alone does not cache.
+output is the same with or without it; ``Checker(root)`` alone does not cache. When at least ``PARALLEL_MIN_FILES``
+files need validating, forked workers (one per core) validate them, in order, and the parent merges their results:
+the report and the cache are the same as from one process.
 """
 
 from __future__ import annotations

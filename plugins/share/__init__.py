@@ -101,13 +101,13 @@ def read_settings(settings: dict) -> dict:
 
 
 def make_absolute(base: str):
-    made: dict[str, str] = {}  # term and section URLs recur in thousands of articles' metadata
+    known: dict[str, str] = {}  # term and section URLs recur in thousands of articles' metadata
 
     def absolute(url: str) -> str:
-        found = made.get(url)
+        found = known.get(url)
         if found is None:
             # quote() only touches what a URI may not hold (non-ASCII, spaces): ASCII URLs are unchanged.
-            found = made[url] = quote(urljoin(base, url), safe=URI_SAFE)
+            found = known[url] = quote(urljoin(base, url), safe=URI_SAFE)
         return found
 
     return absolute
@@ -164,6 +164,8 @@ def add_share_to(generator: ArticlesGenerator) -> None:
     home_labels: dict[str, str] = {}  # per language: looking the catalogue up stats its files
     for article in shareable(generator):
         lang = article.lang
+        if lang not in home_labels:
+            home_labels[lang] = home_label(generator.theme, lang, settings["DEFAULT_LANG"])
         card = getattr(article, "share_card", None)
         site_name = localized(settings, "SITENAME", lang)
         url = absolute(article.url)
@@ -191,8 +193,7 @@ def add_share_to(generator: ArticlesGenerator) -> None:
             section=sections.get(article.category.name),
             card=card,
             image_alt=f"{site_name}: {article.title}",
-            home_label=home_labels.get(lang) or home_labels.setdefault(
-                lang, home_label(generator.theme, lang, settings["DEFAULT_LANG"])),
+            home_label=home_labels[lang],
             logo=logo,
         )
     logger.debug("share: %d QR code(s) made, the rest from the cache", made)
