@@ -344,6 +344,34 @@ def test_parent_and_child_take_turns_on_listing_pages(tmp_path, monkeypatch):
     assert not incremental.CHILDREN and not incremental.SHARED
 
 
+def test_article_pages_the_child_takes_from_the_back_equal_the_parents(tmp_path, monkeypatch):
+    """A slow parent leaves article pages to the child, which renders them as the parent would: with relative URLs
+    in a development build (pelicanconf), so their asset and link paths are this page's, not SITEURL's."""
+    import os
+    import time
+
+    import incremental
+
+    plain, shared = tmp_path / "plain", tmp_path / "shared"
+    write_content(plain / "content", files())
+    write_content(shared / "content", files())
+    run_build(plain, INCREMENTAL_PRERENDER=False)
+    parent = os.getpid()
+    original = incremental.IncrementalWriter.page_key
+
+    def slow_in_the_parent(self, template, localcontext, global_context):
+        if os.getpid() == parent and "article" in localcontext:
+            time.sleep(0.2)
+        return original(self, template, localcontext, global_context)
+
+    monkeypatch.setattr(incremental.IncrementalWriter, "page_key", slow_in_the_parent)
+    counts = _counting_shared_build(shared)
+    assert counts["from_child"] > 12, counts  # more than the listing pages: article pages came from the child too
+    assert digests(shared / "output") == digests(plain / "output")
+    for page in (shared / "output/2026").glob("*/story-*/index.html"):
+        assert 'href="../../../theme/' in page.read_text(encoding="utf-8"), page
+
+
 def test_a_child_that_dies_holding_a_page_leaves_it_to_the_parent(tmp_path, monkeypatch):
     import os
 

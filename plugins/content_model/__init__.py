@@ -233,6 +233,18 @@ def on_finalized(pelican) -> None:
     discard()
 
 
+def write_article_page(generator, writer, article) -> None:
+    """Write one article's page as ``ArticlesGenerator.generate_articles`` does (Pelican 4.12), through ``writer``:
+    for the pre-rendering child and the live preview, which write single article pages outside that loop."""
+    from pelican import signals
+
+    signals.article_generator_write_article.send(generator, content=article)
+    writer.write_file(article.save_as, generator.get_template(article.template), generator.context,
+                      relative_urls=generator.settings["RELATIVE_URLS"], article=article,
+                      category=getattr(article, "category", None),
+                      override_output=hasattr(article, "override_save_as"), url=article.url, blog=True)
+
+
 # Generator attributes that hold articles and pages (Pelican 4.12's ArticlesGenerator and PagesGenerator).
 CONTENT_LISTS = ("articles", "translations", "drafts", "drafts_translations", "hidden_articles",
                  "hidden_translations", "pages", "hidden_pages", "draft_pages", "draft_translations")

@@ -51,6 +51,7 @@ from pelican.paginator import Page, Paginator
 from pelican.urlwrappers import URLWrapper
 from pelican.writers import FileOverwriteFailedError, Writer
 
+from content_model import write_article_page
 from content_model.output import place, write_atomically
 
 logger = logging.getLogger(__name__)
@@ -581,12 +582,7 @@ class SharedPages:
             with self.lock:
                 if self.table[position * self.SLOT] != self.FREE:
                     return
-            article = self.articles[position]
-            # the same call as ArticlesGenerator.generate_articles makes for this article
-            signals.article_generator_write_article.send(generator, content=article)
-            writer.write_file(article.save_as, generator.get_template(article.template), generator.context,
-                              article=article, category=getattr(article, "category", None),
-                              override_output=hasattr(article, "override_save_as"), url=article.url, blog=True)
+            write_article_page(generator, writer, self.articles[position])
 
 
 ACTIVE: list[IncrementalWriter] = []

@@ -341,25 +341,13 @@ class LivePreview:
     @staticmethod
     def _write(kept: KeptBuild, article) -> None:
         """Render the page as ArticlesGenerator.generate_articles does (Pelican 4.12), then move it into place."""
-        from pelican import signals
+        from content_model import write_article_page
 
         generator, settings = kept.generator, kept.settings
         output = Path(settings["OUTPUT_PATH"])
         scratch = Path(tempfile.mkdtemp(prefix=".live-preview-", dir=output.parent))
         try:
-            writer = kept.writer_class(str(scratch), settings=settings)
-            signals.article_generator_write_article.send(generator, content=article)
-            writer.write_file(
-                article.save_as,
-                generator.get_template(article.template),
-                generator.context,
-                relative_urls=settings["RELATIVE_URLS"],
-                article=article,
-                category=getattr(article, "category", None),
-                override_output=hasattr(article, "override_save_as"),
-                url=article.url,
-                blog=True,
-            )
+            write_article_page(generator, kept.writer_class(str(scratch), settings=settings), article)
             target = output / article.save_as
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(scratch / article.save_as, target)
