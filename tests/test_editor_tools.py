@@ -865,7 +865,7 @@ def test_a_cache_from_another_code_version_is_ignored(tmp_path):
 
 
 @pytest.mark.parametrize("damage", [b"", b"{not json", b"\xff\xfe\x00garbage", b"[1, 2, 3]", "truncate",
-                                    "entry", "item", "registries"])
+                                    "entry", "item", "registries", "no registry problems"])
 def test_a_damaged_cache_is_ignored_without_a_traceback(damage, tmp_path):
     root = write_content(tmp_path / "content", CACHED_FILES)
     cache = tmp_path / "cache"
@@ -874,10 +874,12 @@ def test_a_damaged_cache_is_ignored_without_a_traceback(damage, tmp_path):
     data = cache_file.read_bytes()
     if damage == "truncate":
         cache_file.write_bytes(data[: len(data) // 2])
-    elif damage in ("entry", "item", "registries"):
+    elif damage in ("entry", "item", "registries", "no registry problems"):
         parsed = json.loads(data)
         entry = parsed["files"]["article"]["articles/2026/bad.md"]
-        if damage == "registries":
+        if damage == "no registry problems":
+            del parsed["registries"]["problems"]
+        elif damage == "registries":
             parsed["registries"]["entries"]["officials"] = [["tao-minghui"]]
         elif damage == "entry":
             parsed["files"]["article"]["articles/2026/bad.md"] = {"not": "a list"}

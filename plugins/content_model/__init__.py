@@ -6,9 +6,10 @@ Adds:
 - the registries of officials, topics and people, loaded once per build (``article_generator_init``);
 - validation and conversion of each article's metadata into ``Topic``/``Official``/``Person`` terms
   (``article_generator_context``, which still fires when Pelican's reader cache served the file);
-- one ``ContentError`` listing every problem, raised before anything is written: as soon as the static generator
-  starts reading (``static_generator_preread``, so no linked file outside content/ is touched), or at the latest
-  at ``all_generators_finalized``;
+- one ``ContentError`` listing every problem, raised before anything is written: before any article is read when
+  a symbolic link leads out of content/ (``article_generator_init``), as soon as the static generator starts reading
+  (``static_generator_preread``, so no linked file outside content/ is touched), or at the latest at
+  ``all_generators_finalized``;
 - frozen URLs: at ``all_generators_finalized`` every article's and page's ``url`` and ``save_as`` are final, so they
   are computed once and kept (Pelican recomputes them from settings and metadata on every read, about a hundred
   thousand times in a build of 2,000 articles).
@@ -256,8 +257,9 @@ def _frozen(name: str) -> property:
 
 
 def frozen_class(cls: type) -> type:
-    """A subclass of ``cls`` whose ``url`` and ``save_as`` are stored values; same name, so pickles and
-    fingerprints see the original class."""
+    """A subclass of ``cls`` whose ``url`` and ``save_as`` are stored values; same name, so fingerprints and
+    templates see the original class. Not picklable (pickle finds ``cls`` under that name); nothing pickles content
+    once it is frozen (Pelican's reader cache is written before)."""
     if cls not in FROZEN_CLASSES:
         FROZEN_CLASSES[cls] = type(cls.__name__, (cls,), {
             "url": _frozen("_frozen_url"), "save_as": _frozen("_frozen_save_as"),

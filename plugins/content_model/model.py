@@ -63,7 +63,7 @@ BIDI_CONTROLS = re.compile(r"[\u202a-\u202e\u2066-\u2069]")
 # Unicode line and paragraph separators: invisible line breaks that editors cannot see; replaced by spaces.
 LINE_SEPARATORS = re.compile(r"[\u2028\u2029]")
 # Any of the three above: one scan of a clean text instead of three.
-UNUSUAL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
+UNUSUAL_CHARS = re.compile("[" + "".join(p.pattern[1:-1] for p in (CONTROL_CHARS, BIDI_CONTROLS, LINE_SEPARATORS)) + "]")
 NAME_NOISE = re.compile(r"[\s\-_.·‧'’]+")
 CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 

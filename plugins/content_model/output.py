@@ -15,6 +15,7 @@ A file is never written through (truncated in place): a recycled inode may also 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -83,8 +84,27 @@ def write_atomically(path: Path, data: bytes) -> None:
     and a file another name links (a cache entry) is replaced, not written through."""
     path = Path(path)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_bytes(data)
-    os.replace(temporary, path)
+    try:
+        temporary.write_bytes(data)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+def link_file(source, target, made: set[Path] | None = None) -> None:
+    """Make ``target`` a hard link to ``source`` (a copy on another file system), making its folder first; ``made``
+    remembers the folders already made by a caller linking many files. Also a ``copytree`` ``copy_function``."""
+    target = Path(target)
+    if made is None or target.parent not in made:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if made is not None:
+            made.add(target.parent)
+    try:
+        os.link(source, target)
+    except OSError:  # another file system, or links not allowed: a copy reads the same
+        shutil.copy2(source, target)
 
 
 def files_under(root: Path, skip_top: set[str] | frozenset[str] = frozenset()) -> set[str]:
@@ -105,18 +125,15 @@ def files_under(root: Path, skip_top: set[str] | frozenset[str] = frozenset()) -
     return found
 
 
-def discard(in_background: bool = True) -> None:
-    """Delete what the build did not take back. In a thread by default: the build's last steps (search index,
-    snapshot) do not read the set-aside folder, and ``finish_discarding`` waits for it."""
+def discard() -> None:
+    """Delete, in a thread, what the build did not take back: the build's last steps (search index, snapshot) do not
+    read the set-aside folder, and ``finish_discarding`` waits for it."""
     if not _ASIDE:
         return
     _output, aside = _ASIDE.pop()
-    if in_background:
-        thread = threading.Thread(target=_remove, args=(Path(aside),), name="discard-last-build", daemon=False)
-        thread.start()
-        _DISCARDING.append(thread)
-    else:
-        _remove(Path(aside))
+    thread = threading.Thread(target=_remove, args=(Path(aside),), name="discard-last-build", daemon=False)
+    thread.start()
+    _DISCARDING.append(thread)
 
 
 def finish_discarding() -> None:

@@ -67,7 +67,8 @@ _collectors: dict[Path, Collector] = {}
 
 def on_initialized(pelican) -> None:
     root = Path(pelican.output_path).resolve()
-    _collectors[root] = Collector(root, pelican.settings, discovery_settings(pelican.settings))
+    _collectors[root] = Collector(root, pelican.settings, discovery_settings(pelican.settings),
+                                  written_under=os.path.abspath(pelican.output_path))
 
 
 def on_content_written(path, context) -> None:

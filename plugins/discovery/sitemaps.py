@@ -43,9 +43,11 @@ def newest(items) -> object:
 class Collector:
     """What ``content_written`` reported for one build, keyed by site-relative URL."""
 
-    def __init__(self, root: Path, settings: dict, options: dict):
+    def __init__(self, root: Path, settings: dict, options: dict, written_under: str | None = None):
         self.root = root  # resolved
-        self.root_prefix = str(root).rstrip(os.sep) + os.sep
+        # How written paths start: the output path as given (perhaps through a symbolic link) and resolved.
+        folders = (written_under or str(root), str(root))
+        self.root_prefixes = tuple(dict.fromkeys(os.path.join(folder, "") for folder in folders))
         # fnmatch's rule, compiled once: every written page is tested
         self.excluded = re.compile("|".join(fnmatch.translate(os.path.normcase(pattern))
                                             for pattern in options["DISCOVERY_SITEMAP_EXCLUDE"]) or "(?!)")
@@ -60,12 +62,10 @@ class Collector:
 
     def relative(self, absolute: str) -> str | None:
         """The site-relative path of a written file (``absolute``: an absolute path), None when outside the root."""
-        if absolute.startswith(self.root_prefix):
-            return absolute[len(self.root_prefix):].replace(os.sep, "/")
-        try:  # the output path was given through a symbolic link
-            return Path(absolute).resolve().relative_to(self.root).as_posix()
-        except ValueError:
-            return None
+        for prefix in self.root_prefixes:
+            if absolute.startswith(prefix):
+                return absolute[len(prefix):].replace(os.sep, "/")
+        return None
 
     def add(self, relative: str, context: dict) -> None:
         """Record the page written to ``relative`` (site-relative, ``/``-separated) with its template context."""

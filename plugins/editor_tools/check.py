@@ -1,6 +1,6 @@
 """`invoke check`: every problem in the content, one line each, without building the site.
 
-Each content file is read once; headers are parsed and validated by ``content_model.model`` (the same code the
+Each content file is parsed at most once; headers are parsed and validated by ``content_model.model`` (the same code the
 build runs); bodies are scanned with regular expressions for images and ``{filename}``/``{static}`` links (no
 Markdown rendering); the registries are loaded once. Cross-file checks (duplicate slugs and output files,
 translations without an original, registry entries no article names) need every header, so they are always read
@@ -220,13 +220,17 @@ class Checker:
             return results
         global _FORKED_CHECKER
         _FORKED_CHECKER = self
+        _ = self.registries  # loaded here, once, for the workers to inherit
         collecting = gc.isenabled()
         try:
-            # Chunks in order, several per worker, so that one full of long files does not hold up the end.
+            # Chunks in order, several per worker, so that one full of long files does not hold up the end. The
+            # stale cache entries stay here: the workers would only read, hash and compare them again.
             size = -(-len(pending) // (self.workers * 4))
-            chunks = [[jobs[index] for index in pending[start:start + size]] for start in range(0, len(pending), size)]
+            chunks = [[(*jobs[index][:2], None) for index in pending[start:start + size]]
+                      for start in range(0, len(pending), size)]
             # Unpickling the results makes tens of thousands of objects that live until the end: the collector,
             # which would walk them again and again, stays off meanwhile (a third of the parent's time at 10,000).
+            # The workers inherit it off: they are short-lived and make few reference cycles.
             gc.disable()
             with multiprocessing.get_context("fork").Pool(self.workers) as pool:
                 done = pool.map(_read_in_worker, chunks, chunksize=1)
@@ -243,7 +247,7 @@ class Checker:
     def read(self, path: str, kind: str, cached: list | None = None,
              validate: bool = True) -> tuple[list[Problem], FileResult | None]:
         """Check one file, or take its cached result (``pack``'s list) when its bytes and the file-system answers
-        it depends on are unchanged. The result is ``cached`` itself when it was used. Returns the problems found
+        it depends on are unchanged (then the result's ``cached`` is that entry). Returns the problems found
         (the result's, or why the file is not read) and the result (None for a file the site does not read;
         ``PENDING`` when ``validate`` is false and the file needs validating)."""
         suffix = os.path.splitext(path)[1].lower()
@@ -641,15 +645,15 @@ class Checker:
         store = check_cache.ResultsCache(self.cache_folder, self.root, version)
         stored = store.load()
         try:  # what `registry_facts` returns, or the cache is not trusted
-            registries = stored["registries"] if stored else {}
-            for path, line, severity, message in registries.get("problems", ()):
+            registries = stored["registries"] if stored else {"problems": (), "photos": ()}
+            for path, line, severity, message in registries["problems"]:
                 if not (isinstance(line, int) and all(isinstance(v, str) for v in (path, severity, message))):
                     raise ValueError(path)
             for kind in ("officials", "topics", "people") if stored else ():
                 for slug, title, path in registries["entries"][kind]:
                     if not all(isinstance(v, str) for v in (slug, title, path)):
                         raise ValueError(slug)
-            for path, photo in registries.get("photos", ()):
+            for path, photo in registries["photos"]:
                 if not (isinstance(path, str) and isinstance(photo, str)):
                     raise ValueError(path)
         except (KeyError, TypeError, ValueError):

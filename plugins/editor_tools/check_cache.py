@@ -11,8 +11,8 @@ next to ``CACHE_PATH``; ``$PORTAL_CHECK_CACHE`` overrides it). It holds:
   file exist, which file is nearby). A file is re-validated unless its bytes hash the same and every one of those
   answers is still the same.
 
-Modification times are never used (a fresh clone gives every file a new one). The file is written atomically
-(temporary file, then rename); a cache that cannot be read, or is not what this code writes, is ignored.
+Content files' modification times are never used (a fresh clone gives every file a new one). The file is written
+atomically (temporary file, then rename); a cache that cannot be read, or is not what this code writes, is ignored.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ import hashlib
 import json
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 CACHE_ENV = "PORTAL_CHECK_CACHE"
@@ -100,19 +99,12 @@ class ResultsCache:
         """Write atomically; a cache that cannot be written only costs time next run, so failures are silent."""
         data = {"format": FORMAT, "version": self.version, "root": self.root, "registries": registries,
                 "files": files}
+        from content_model.output import write_atomically  # content_model is importable once .common has run
+
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(prefix=".results-", suffix=".tmp", dir=self.folder)
-            try:
-                os.chmod(temporary, 0o644)  # mkstemp's 0600 would hide it from the other users of the tree
-                # dumps, not dump: json.dump streams through the pure-Python encoder (4x slower here)
-                text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-                with os.fdopen(handle, "w", encoding="utf-8") as out:
-                    out.write(text)
-                os.replace(temporary, self.path)
-            except BaseException:
-                os.unlink(temporary)
-                raise
+            # dumps, not dump: json.dump streams through the pure-Python encoder (4x slower here)
+            write_atomically(self.path, json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
             self.prune()
         except OSError:
             pass

@@ -15,11 +15,10 @@ import hashlib
 import json
 import logging
 import os
-import shutil
 import stat
 from pathlib import Path
 
-from content_model.output import files_under
+from content_model.output import files_under, link_file, write_atomically
 
 logger = logging.getLogger(__name__)
 
@@ -55,17 +54,6 @@ def input_fingerprint(settings: dict) -> str:
     digest.update(Fingerprinter().value(chosen, 1).encode())
     digest.update(f"{CODE_VERSION} {library_versions()} {files_digest(Path(settings['THEME']), PLUGINS_ROOT)}".encode())
     return digest.hexdigest()
-
-
-def _link(source: Path, target: Path, made: set[Path] | None = None) -> None:
-    if made is None or target.parent not in made:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if made is not None:
-            made.add(target.parent)
-    try:
-        os.link(source, target)
-    except OSError:  # another filesystem
-        shutil.copy2(source, target)
 
 
 def restore(settings: dict, fingerprint: str) -> bool:
@@ -109,7 +97,7 @@ def restore(settings: dict, fingerprint: str) -> bool:
         clean_output_dir(str(output), settings.get("OUTPUT_RETENTION", []))
     made: set[Path] = set()
     for relative in manifest["files"]:
-        _link(files / relative, output / relative, made)
+        link_file(files / relative, output / relative, made)
     logger.info("incremental: nothing changed since the last build; its %d files restored", len(manifest["files"]))
     return True
 
@@ -144,12 +132,10 @@ def save(settings: dict, fingerprint: str) -> None:
         if kept is None or (kept.st_ino, kept.st_dev) != (live.st_ino, live.st_dev):
             target = files_dir / relative
             temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-            _link(output / relative, temporary, made)
+            link_file(output / relative, temporary, made)
             os.replace(temporary, target)  # a new link, never a write through the old one
         files[relative] = live.st_size
-    temporary = manifest_path.with_suffix(".tmp")
-    temporary.write_text(json.dumps({"fingerprint": fingerprint, "files": files}), encoding="utf-8")
-    os.replace(temporary, manifest_path)
+    write_atomically(manifest_path, json.dumps({"fingerprint": fingerprint, "files": files}).encode("utf-8"))
 
 
 def _unlink_and_prune(root: Path, relative: str) -> None:

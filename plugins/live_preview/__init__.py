@@ -65,8 +65,9 @@ class KeptBuild:
     read_keys: dict[str, frozenset] = field(default_factory=dict)  # source_path -> attributes right after reading
 
     def article_at(self, source_path: str):
-        for name in ("articles", "translations", "hidden_articles", "hidden_translations", "drafts",
-                     "drafts_translations"):
+        from content_model import CONTENT_LISTS
+
+        for name in CONTENT_LISTS:
             for article in getattr(self.generator, name, None) or ():
                 if article.source_path == source_path:
                     return article, name
@@ -126,10 +127,11 @@ class LivePreview:
     def _on_pretaxonomy(self, generator) -> None:
         if not self._capturing:
             return
+        from content_model import CONTENT_LISTS
+
         interned: dict[frozenset, frozenset] = {}
         keys = {}
-        for name in ("articles", "translations", "hidden_articles", "hidden_translations", "drafts",
-                     "drafts_translations"):
+        for name in CONTENT_LISTS:
             for article in getattr(generator, name, None) or ():
                 # `translations` was just set by process_translations: a whole-site step like the later ones
                 found = frozenset(vars(article)) - {"translations"}

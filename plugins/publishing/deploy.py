@@ -17,8 +17,9 @@ Targets (`parse_target`):
 * ``s3://bucket/prefix``: boto3 (``AWS_ENDPOINT_URL`` for S3-compatible stores; credentials from the usual AWS_*
   variables). Uploads only files whose MD5 differs from the object's ETag, with Content-Type and Cache-Control from
   hosting.py; assets first, then HTML, then deletes files that left the site, so at every moment each live page
-  only links files that exist. S3 has no atomic switch and keeps no releases (no rollback: publish the older
-  commit again).
+  only links files that exist. An upload that fails midway is undone: every replaced file is put back from a copy
+  taken before, and every new file removed. S3 has no atomic switch and keeps no releases (no rollback: publish
+  the older commit again).
 
 SSH settings come only from the environment: ``PUBLISH_SSH_KEY`` (path of a private key file) and
 ``PUBLISH_SSH_OPTIONS`` (extra ssh arguments, e.g. ``-o UserKnownHostsFile=/path -o StrictHostKeyChecking=yes``).
@@ -567,9 +568,11 @@ class S3Deployer:
         if dry_run or not changes:
             return report
         hashed = hashed_assets(output)
-        # New files first (nothing links them yet), then replaced ones, pages last, so a reader never gets a page
-        # whose assets are missing; removed files go only once everything is up.
-        uploads = sorted(changes.added, key=_pages_last) + sorted(changes.changed, key=_pages_last)
+        # Assets before pages (new before replaced in each), so a reader never gets a page whose assets are
+        # missing or older than it; removed files go only once everything is up.
+        replaced = set(changes.changed)
+        uploads = sorted([*changes.added, *changes.changed],
+                         key=lambda relative: (relative.endswith((".html", ".htm")), relative in replaced, relative))
         with tempfile.TemporaryDirectory(prefix="s3-previous-") as previous:
             self.keep_previous(changes.changed, Path(previous))
             done: list[str] = []
@@ -578,7 +581,7 @@ class S3Deployer:
                     self.put(output / relative, relative, headers_for(relative, policy, hashed))
                     done.append(relative)
             except (BotoCoreError, ClientError, OSError) as exc:
-                restored = self.undo(done, set(changes.changed), Path(previous))
+                restored = self.undo(done, replaced, Path(previous))
                 raise PublishError(
                     f"{self.target}: upload stopped: {exc}. "
                     + ("The live site is as it was: every file already replaced was put back and every new file "
@@ -644,10 +647,6 @@ class S3Deployer:
         except (BotoCoreError, ClientError, OSError):
             return False
         return True
-
-
-def _pages_last(relative: str) -> tuple[bool, str]:
-    return relative.endswith((".html", ".htm")), relative
 
 
 def hashed_assets(output: Path) -> set[str]:

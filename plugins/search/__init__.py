@@ -48,7 +48,7 @@ from urllib.parse import urlsplit
 from pelican import signals
 from pelican.generators import Generator
 
-from content_model.output import files_under, write_atomically
+from content_model.output import files_under, link_file, write_atomically
 
 from .canonical import CANONICAL_FORMAT, ENTRY_FILE, BundleFormatError, canonicalise_bundle
 
@@ -281,19 +281,6 @@ def run_pagefind(output: Path, destination: Path, options: list[str]) -> None:
         )
 
 
-def link_or_copy(source: Path, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    link_file(source, target)
-
-
-def link_file(source, target) -> None:
-    """A hard link (files in the cache and the output are never written through), else a copy."""
-    try:
-        os.link(source, target)
-    except OSError:  # another file system, or links not allowed: a copy reads the same
-        shutil.copyfile(source, target)
-
-
 def index_unit(output: Path, unit: Unit, cache: Path, options: list[str]) -> None:
     """Run Pagefind over exactly ``unit``'s pages and store the canonical bundle at ``cache/shards/<key>``.
 
@@ -303,8 +290,9 @@ def index_unit(output: Path, unit: Unit, cache: Path, options: list[str]) -> Non
     work = Path(tempfile.mkdtemp(prefix=f"run-{unit.name}-", dir=cache))
     try:
         site = work / "site"
+        made: set[Path] = set()
         for page in unit.pages:
-            link_or_copy(output / page.path, site / page.path)
+            link_file(output / page.path, site / page.path, made)
         run_pagefind(site, work / "pagefind", options)
         try:
             canonicalise_bundle(work / "pagefind")
@@ -376,7 +364,10 @@ def build_index(pelican) -> None:
         if entry.name not in used:
             shutil.rmtree(entry, ignore_errors=True)
     for legacy in (cache / "bundle", cache / "bundle.key"):  # the single bundle of the unsharded index
-        shutil.rmtree(legacy, ignore_errors=True) if legacy.is_dir() else legacy.unlink(missing_ok=True)
+        if legacy.is_dir():
+            shutil.rmtree(legacy, ignore_errors=True)
+        else:
+            legacy.unlink(missing_ok=True)
 
     # The bundle folder is always replaced whole (emptied above), so nothing of an earlier build survives.
     shutil.copytree(cache / "shards" / primary.key, bundle, copy_function=link_file)

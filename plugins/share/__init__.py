@@ -159,10 +159,11 @@ def add_share_to(generator: ArticlesGenerator) -> None:
     output = Path(generator.output_path)
     sections = generator.context.get("portal_sections", {})
     logo = generator.context.get("share_logo", "")
-    with_qr = [a for a in shareable(generator) if "wechat" in config["networks"].get(a.lang, DEFAULT_NETWORKS["en"])]
+    articles = shareable(generator)
+    with_qr = [a for a in articles if "wechat" in config["networks"].get(a.lang, DEFAULT_NETWORKS["en"])]
     made = make_missing([absolute(a.url) for a in with_qr], config["qr_scale"], config["cache"] / "qr")
     home_labels: dict[str, str] = {}  # per language: looking the catalogue up stats its files
-    for article in shareable(generator):
+    for article in articles:
         lang = article.lang
         if lang not in home_labels:
             home_labels[lang] = home_label(generator.theme, lang, settings["DEFAULT_LANG"])

@@ -316,13 +316,12 @@ def render_card(spec: CardSpec) -> bytes:
 
 def render_to_cache(spec: CardSpec) -> str:
     """Process-pool entry point: draw the card and store it at ``spec.destination``; returns that path."""
-    import os
     from pathlib import Path
+
+    from content_model.output import write_atomically
 
     data = render_card(spec)
     path = Path(spec.destination)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    write_atomically(path, data)
     return spec.destination

@@ -207,7 +207,8 @@
     filterBox.hidden = !Object.keys(selects).length;
   }
 
-  /* The bundle did not load (opened from file://, or the index was not built): offer the archives instead. */
+  /* No search here (the bundle or shards.json did not load, as from file://, or nothing is indexed in this page's
+     language): offer the archives instead. */
   function unavailable() {
     form.hidden = true;
     document.getElementById("app-search-nojs-reason").hidden = true;
