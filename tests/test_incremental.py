@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+import pickle
 import shutil
 from pathlib import Path
 
@@ -42,11 +43,11 @@ def files() -> dict[str, str]:
     return result
 
 
-def run_build(root: Path, **overrides) -> None:
+def run_build(root: Path, publish: bool = False, **overrides) -> None:
     settings = {"PATH": str(root / "content"), "OUTPUT_PATH": str(root / "output"), "CACHE_PATH": str(root / "cache"),
                 **overrides}
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-        build(REPO_ROOT / "pelicanconf.py", settings, fatal="warnings")
+        build(REPO_ROOT / ("publishconf.py" if publish else "pelicanconf.py"), settings, fatal="warnings")
 
 
 def edit_body(content: Path) -> None:
@@ -485,3 +486,134 @@ def test_objects_digested_by_their_repr_hold_only_plain_values(tmp_path):
             after = before + ([("property", "og:x", "y")] if isinstance(before, list) else
                               1 if isinstance(before, int) else type(before)("x"))
             assert digest([dataclasses.replace(value, **{field.name: after})], 1) != digest([value], 1), field.name
+
+
+# --- the body-edit path (incremental.quick) --------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def pelican_runs():
+    """Count full builds (``Pelican.run``): the body-edit path never calls it."""
+    import pelican
+
+    runs = []
+    original = pelican.Pelican.run
+
+    def run(self):
+        runs.append(self)
+        return original(self)
+
+    pelican.Pelican.run = run
+    try:
+        yield runs
+    finally:
+        pelican.Pelican.run = original
+
+
+def append_to_body(content: Path, relative: str, text: str) -> None:
+    path = content / relative
+    path.write_text(path.read_text(encoding="utf-8") + "\n" + text + "\n", encoding="utf-8")
+
+
+def assert_equals_cold_build(root: Path, publish: bool = False, **overrides) -> None:
+    cold = root.parent / f"{root.name}-cold"
+    shutil.rmtree(cold, ignore_errors=True)
+    shutil.copytree(root / "content", cold / "content")
+    run_build(cold, publish, **overrides)
+    warm, expected = digests(root / "output"), digests(cold / "output")
+    assert [name for name in expected.keys() | warm.keys() if warm.get(name) != expected.get(name)] == []
+
+
+QUICK_EDITS = {
+    # an English article the feeds carry, edited twice (the second patch uses what the first one recorded), the
+    # second time with a new intrasite link to another article
+    "English, twice, new link": [
+        ("articles/2026/story-3.md", "A correction to story 3."),
+        ("articles/2026/story-3.md", "See [story 1]({filename}/articles/2026/story-1.md) for the figures."),
+    ],
+    "Chinese": [("articles/2026/story-1.zh.md", "更正：本文此前给出的数字有误。")],
+    # the two newest stories share the site feed: the second patch finds its entry moved by the first
+    "two stories of one feed": [("articles/2026/story-5.md", "A longer correction to story 5. " * 3),
+                                ("articles/2026/story-2.md", "A correction to story 2.")],
+    "in no feed": [("articles/2026/story-0.md", "A correction to an older story.")],
+    # the dateline's reading time changes with the body (1 -> 2 minutes), in both languages
+    "reading time": [("articles/2026/story-4.md", "More words about the plan. " * 60),
+                     ("articles/2026/story-1.zh.md", "市民可在本月底前反映意见建议。" * 40)],
+}
+
+
+@pytest.mark.parametrize("publish", [False, True], ids=["development build", "publish build"])
+@pytest.mark.parametrize("edits", QUICK_EDITS.values(), ids=QUICK_EDITS.keys())
+def test_a_body_edit_patches_the_files_showing_that_body_without_a_full_build(tmp_path, request, publish, edits):
+    """Pages, Atom feeds (each holds two stories here) and the search index equal a cold build's after each
+    patch, and after a full build that follows them."""
+    conf = {"FEED_MAX_ITEMS": 2}
+    if publish:
+        conf["SITEURL"] = "https://news.example.org"
+    site = tmp_path / "site"
+    make_site(site, files(), publish=publish, **conf)
+    for number, (relative, addition) in enumerate(edits):
+        page = site / "output" / page_of(site, relative)
+        before = page.read_bytes()
+        append_to_body(site / "content", relative, addition)
+        with pelican_runs() as runs:
+            run_build(site, publish, **conf)
+        assert runs == [], f"edit {number + 1} ran a full build"
+        assert page.read_bytes() != before
+        if "reading time" in request.node.name:
+            assert b"about 2 minutes" in page.read_bytes() or "约2分钟".encode() in page.read_bytes()
+        assert_equals_cold_build(site, publish, **conf)
+    edit_title(site / "content")  # a full build after patched ones
+    with pelican_runs() as runs:
+        run_build(site, publish, **conf)
+    assert len(runs) == 1
+    assert_equals_cold_build(site, publish, **conf)
+
+
+def page_of(site: Path, relative: str) -> str:
+    from incremental import snapshot
+
+    manifest = pickle.loads((site / "cache" / "last-build" / snapshot.MANIFEST).read_bytes())
+    return manifest["quick"]["articles"][relative]["page"]
+
+
+FULL_BUILD_EDITS = {
+    # story 2's body starts its summary (no Summary: header): other pages show the change
+    "first paragraph (derived summary)": lambda c: (c / "articles/2026/story-2.md").write_text(
+        (c / "articles/2026/story-2.md").read_text(encoding="utf-8").replace("Body of story 2.", "Changed.", 1),
+        encoding="utf-8"),
+    "body gains an image": lambda c: append_to_body(c, "articles/2026/story-4.md",
+                                                    "![A tram]({static}/images/tram.png)"),
+    "metadata": edit_metadata,
+    "two articles": lambda c: [append_to_body(c, f"articles/2026/story-{n}.md", "A correction.") for n in (4, 6)],
+    "a registry entry": edit_registry,
+}
+
+
+@pytest.mark.parametrize("edit", FULL_BUILD_EDITS.values(), ids=FULL_BUILD_EDITS.keys())
+def test_edits_beyond_one_body_take_a_full_build(tmp_path, edit):
+    from PIL import Image
+
+    site = tmp_path / "site"
+    make_site(site, files())
+    (site / "content" / "images").mkdir()
+    Image.new("RGB", (40, 30), (200, 40, 40)).save(site / "content" / "images" / "tram.png")
+    run_build(site)  # the image is a new input of its own
+    edit(site / "content")
+    with pelican_runs() as runs:
+        run_build(site)
+    assert len(runs) == 1
+    assert_equals_cold_build(site)
+
+
+def test_a_body_edit_with_an_error_stops_like_a_full_build(tmp_path):
+    """A broken link in the new body: the full build reports it as ``path:line:`` and the last output stays."""
+    from tests.support.sites import SiteBuildError
+
+    site = make_site(tmp_path, files())
+    before = digests(site.output)
+    append_to_body(site.content, "articles/2026/story-4.md", "See [the plan]({filename}/articles/2026/no-such.md).")
+    with pytest.raises(SiteBuildError) as failure:
+        make_site(tmp_path, {})
+    assert "content/articles/2026/story-4.md:" in failure.value.log and "no-such.md" in failure.value.log
+    assert digests(site.output) == before

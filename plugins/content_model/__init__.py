@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
+from xml.sax.saxutils import escape as xml_escape
 
 # Pelican, Markdown and pypinyin are imported where they are used, not here: `invoke check` imports this package
 # (for ``model``) and would otherwise spend a third of a second loading what it never calls.
@@ -63,9 +65,46 @@ class BuildState:
         self.registries: model.Registries | None = None
         self.terms: dict[str, dict[str, object]] = {}
         self.urls: dict[tuple[str, str], str] = {}
+        # Output file -> where it shows article bodies (``note_bodies_shown``).
+        self.shown_bodies: dict[str, dict] = {}
 
 
 STATE = BuildState()
+
+# Values other plugins derive from an article's body and store on it, by attribute name: each function gives the
+# value for one article read anew (``fn(article, settings)``). The live preview recomputes them for an edited
+# article, and the body-edit path (``incremental.quick``) takes its shortcut only when none changed.
+BODY_DERIVED: dict[str, Callable[[object, dict], object]] = {}
+# The partial template that shows such a value on the article page, if one does: rendered with the value under its
+# name and ``page_lang``, and nothing else, it gives exactly what the page holds (the body-edit path swaps it).
+BODY_DERIVED_PARTIALS: dict[str, str] = {}
+
+
+# How an output shows an article's body: the text around it, and the body (``get_content``) made into the text.
+BODY_FORMS: dict[str, tuple[str, str, Callable[[str], str]]] = {
+    "html": ("", "", str),  # a page: as rendered
+    "atom": ('<content type="html">', "</content>", xml_escape),  # an Atom entry's content: escaped text
+}
+
+
+def note_bodies_shown(save_as: str, text: str, items, siteurl: str, form: str) -> None:
+    """Record where the output file ``save_as`` (its whole ``text``) shows the bodies of ``items``, in that order,
+    each as ``item.get_content(siteurl)`` in ``form`` (``BODY_FORMS``), so that a later build may patch one body
+    without building the site (``incremental.quick``). A body that is not found, or that an article page holds
+    more than once, is recorded without a place (-1): such an edit takes a full build."""
+    before, after, make = BODY_FORMS[form]
+    spans, at = [], 0
+    for item in items:
+        source = item.get_relative_source_path()
+        shown = before + make(item.get_content(siteurl)) + after
+        start = text.find(shown, at) if at >= 0 else -1
+        if start < 0 or (form == "html" and text.find(shown, start + 1) >= 0):
+            spans.append([source, -1, -1])
+            at = -1  # the places of the bodies after this one are unknown too
+            continue
+        spans.append([source, start + len(before), start + len(shown) - len(after)])
+        at = start + len(shown)
+    STATE.shown_bodies[save_as] = {"length": len(text), "siteurl": siteurl, "form": form, "spans": spans}
 
 
 def read_settings(settings: dict) -> dict:
@@ -244,6 +283,25 @@ def write_article_page(generator, writer, article) -> None:
                       relative_urls=generator.settings["RELATIVE_URLS"], article=article,
                       category=getattr(article, "category", None),
                       override_output=hasattr(article, "override_save_as"), url=article.url, blog=True)
+
+
+def read_article(generator, source_path: str):
+    """One article file through the build's own reading path (``ArticlesGenerator.generate_context``, Pelican
+    4.12): reader, signals, validation. None when Pelican finds the result invalid."""
+    from pelican import signals
+    from pelican.contents import Article
+
+    article = generator.readers.read_file(
+        base_path=generator.path,
+        path=source_path,
+        content_class=Article,
+        context=generator.context,
+        preread_signal=signals.article_generator_preread,
+        preread_sender=generator,
+        context_signal=signals.article_generator_context,
+        context_sender=generator,
+    )
+    return article if article.is_valid() else None
 
 
 # Generator attributes that hold articles and pages (Pelican 4.12's ArticlesGenerator and PagesGenerator).

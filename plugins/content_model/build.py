@@ -29,14 +29,20 @@ def configure_logging(fatal: str, verbose: bool = False) -> None:
     for old in list(root.handlers):
         root.removeHandler(old)
     log.init(level=logging.INFO if verbose else logging.WARNING, fatal=fatal, handler=handler)
-    # Pelican drops a message it already logged in this process; each build must report its own problems.
-    log.LimitFilter._ignore.clear()
-    log.LimitFilter._raised_messages.clear()
-    log.LimitFilter._group_count.clear()
+    reset_log_limits()
     log.FatalLogger.fatal_lvl = (
         logging.WARNING if fatal.startswith("warning") else logging.ERROR if fatal else logging.CRITICAL + 1
     )
     _make_plugin_loggers_fatal(log)
+
+
+def reset_log_limits() -> None:
+    """Pelican drops a message it already logged in this process; each build must report its own problems."""
+    from pelican import log
+
+    log.LimitFilter._ignore.clear()
+    log.LimitFilter._raised_messages.clear()
+    log.LimitFilter._group_count.clear()
 
 
 def _make_plugin_loggers_fatal(log) -> None:
@@ -60,14 +66,17 @@ def build(settings_file: str | Path, overrides: dict | None = None, fatal: str =
     logging.getLogger().addHandler(warnings)
     try:
         settings = read_settings(str(settings_file), override=dict(overrides or {}))
-        snapshot = _snapshot_module(settings)
-        fingerprint = snapshot.input_fingerprint(settings) if snapshot else None
-        if snapshot and snapshot.restore(settings, fingerprint):
-            return settings
+        snapshot, quick = _incremental_modules(settings)
+        if snapshot:
+            last = snapshot.load_manifest(settings)
+            inputs = snapshot.read_inputs(settings, last)
+            if snapshot.restore(settings, inputs.fingerprint, last) or quick.apply_body_edit(settings, inputs, last):
+                return settings
+            reset_log_limits()  # the body-edit path may have read (and held back) what this build will report
         Pelican(settings).run()
         if snapshot and not warnings.count:
             # only a build without a single warning may stand in for a later, possibly stricter, one
-            snapshot.save(settings, fingerprint)
+            snapshot.save(settings, inputs, quick.RECORDER.state(), previous=last)
     except ContentError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
@@ -98,16 +107,17 @@ class _WarningCounter(logging.Handler):
         self.count += 1
 
 
-def _snapshot_module(settings: dict):
-    """The incremental plugin's whole-build shortcut, when that plugin is enabled for this build."""
+def _incremental_modules(settings: dict):
+    """The incremental plugin's whole-build shortcut and body-edit path (``snapshot``, ``quick``), when that plugin
+    is enabled for this build; else (None, None)."""
     if "incremental" not in settings.get("PLUGINS", ()):
-        return None
+        return None, None
     for folder in settings.get("PLUGIN_PATHS", ()):
         if folder not in sys.path:
             sys.path.append(folder)
-    from incremental import snapshot
+    from incremental import quick, snapshot
 
-    return snapshot if snapshot.enabled(settings) else None
+    return (snapshot, quick) if snapshot.enabled(settings) else (None, None)
 
 
 def _internal_error(exc: Exception, verbose: bool) -> None:

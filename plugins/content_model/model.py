@@ -353,19 +353,22 @@ def check_link_targets(source: Source, html: str, content_root: Path, source_dir
 
 
 def find_escaping_symlinks(content_root: Path) -> list[Problem]:
-    """Symlinks under content/ that lead outside it: Pelican would follow them and publish what they point at."""
-    root = content_root.resolve()
-    problems = []
-    for folder, dirs, files in os.walk(root, followlinks=False):
-        for name in sorted(dirs + files):
-            path = Path(folder) / name
-            if path.is_symlink():
-                try:
-                    path.resolve().relative_to(root)
-                except ValueError:
-                    shown = f"{root.name}/{path.relative_to(root)}"
-                    problems.append(Problem(shown, 1, "error", "this symbolic link leads outside content/; replace it with the file itself"))
-    return problems
+    """Symlinks under content/ that lead outside it: Pelican would follow them and publish what they point at.
+    One ``scandir`` walk (links not followed): entry types come with the listing, so only links cost a call."""
+    root = str(content_root.resolve())
+    prefix, name = root + os.sep, os.path.basename(root)
+    problems, folders = [], [root]
+    while folders:
+        with os.scandir(folders.pop()) as entries:
+            for entry in entries:
+                if entry.is_symlink():
+                    target = os.path.realpath(entry.path)
+                    if target != root and not target.startswith(prefix):
+                        problems.append(Problem(f"{name}/{entry.path[len(prefix):]}", 1, "error", "this symbolic link "
+                                                "leads outside content/; replace it with the file itself"))
+                elif entry.is_dir():
+                    folders.append(entry.path)
+    return sorted(problems)
 
 
 def parse_date(value: str) -> dt.datetime | None:

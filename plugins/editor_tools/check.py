@@ -171,8 +171,7 @@ class Checker:
 
     def scan(self) -> list[Problem]:
         """One walk of the whole content folder: every file in it (so `exists` needs no system call), and
-        ``model.find_escaping_symlinks``'s problems, found the same way (links are not followed) but without a
-        ``Path`` and an ``lstat`` for every file: the entries' types come with the directory listing."""
+        ``model.find_escaping_symlinks``'s problems by the same rule, found in the same walk."""
         problems = []
         root, prefix, name = self.root_str, self.root_prefix, self.root.name
         folders = [root]

@@ -23,8 +23,12 @@ every page itself (keys make both renderings identical).
 
 Files are written through ``content_model.output.place``: an unchanged page keeps the last build's file.
 
+A build in which only one article's body changed does not run Pelican at all: ``quick`` patches that page and
+the search index (see its docstring); every full build records what it needs.
+
 Signals: ``get_writer`` (the writer), ``all_generators_finalized`` (start the child), ``finalized`` (stop it;
-remove cache entries no page of this build used).
+remove cache entries no page of this build used); for ``quick``: ``initialized``, ``content_object_init``,
+``all_generators_finalized``.
 """
 
 from __future__ import annotations
@@ -53,6 +57,8 @@ from pelican.writers import FileOverwriteFailedError, Writer
 
 from content_model import write_article_page
 from content_model.output import place, write_atomically
+
+from . import quick
 
 logger = logging.getLogger(__name__)
 
@@ -318,7 +324,9 @@ class IncrementalWriter(Writer):
             key = self.page_key(template, localcontext, global_context)
         else:
             self.from_child += 1
-        return self.cached(key, template, localcontext)
+        text = self.cached(key, template, localcontext)
+        quick.RECORDER.note_page(template, localcontext, text)
+        return text
 
     def cache_path(self, key: str) -> Path:
         self.used.add(key)
@@ -666,8 +674,13 @@ def on_finalized(pelican) -> None:
 
 def register() -> None:
     """Hook ``get_writer`` (the only place to change how every generator's pages are rendered),
-    ``all_generators_finalized`` (the first moment every page's data is final: the child can start rendering) and
-    ``finalized`` (stop the child; prune the cache once all pages of the build are known)."""
+    ``all_generators_finalized`` (the first moment every page's data is final: the child can start rendering, and
+    every link target's URL is known) and ``finalized`` (stop the child; prune the cache once all pages of the
+    build are known); ``initialized`` and ``content_object_init`` record articles for the body-edit path."""
     signals.get_writer.connect(get_writer)
+    signals.all_generators_finalized.connect(quick.note_links)
     signals.all_generators_finalized.connect(start_prerender)
     signals.finalized.connect(on_finalized)
+    # what the body-edit path of the next build needs (quick.py)
+    signals.initialized.connect(quick.start_recording)
+    signals.content_object_init.connect(quick.note_face)

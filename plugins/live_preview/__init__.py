@@ -20,8 +20,8 @@ When one existing article file (under ``ARTICLE_PATHS``) changes, :meth:`LivePre
    page's place in the site changed, so only a full build is right;
 3. carries over from the old object what whole-site steps added after reading (related articles, previous/next,
    translations), recomputes what depends on the article's own text with the plugins' own per-article steps
-   (reading time; share card, share links and metadata, through a one-article view of the generator), and swaps
-   the new object in for the old one in the kept context;
+   (``content_model.BODY_DERIVED``, such as the reading time; share card, share links and metadata, through a
+   one-article view of the generator), and swaps the new object in for the old one in the kept context;
 4. renders only that page through the build's writer class, the way ``ArticlesGenerator.generate_articles``
    does, into a scratch folder, and moves the file into place (``os.replace``: a new file, so the hard links of
    the incremental plugin's ``last-build`` snapshot are never written through).
@@ -49,9 +49,6 @@ from pathlib import Path
 WRITTEN = "written"  # the page was rewritten; a full build should follow
 STOPPED = "stopped"  # content errors were printed; the old page stays, a full build would fail the same way
 FULL = "full"  # the quick path does not apply (new/deleted file, URL or language changed, no kept build)
-
-# Attributes a quick update recomputes instead of carrying over: they depend on the article's own body.
-BODY_DERIVED = ("reading_minutes",)
 
 
 @dataclass
@@ -229,7 +226,7 @@ class LivePreview:
         for identity in [k for k, v in state.urls.items() if v == own]:
             del state.urls[identity]  # this file's own slug is not a duplicate of itself
         try:
-            new = self._read(generator, source_path)
+            new = content_model.read_article(generator, source_path)
             problems = sorted(set(state.problems[problems_before:]))
         finally:
             del state.problems[problems_before:]
@@ -259,29 +256,11 @@ class LivePreview:
                 str(article.metadata.get("translation", "")))
 
     @staticmethod
-    def _read(generator, source_path: str):
-        """One file through the build's own reading path (ArticlesGenerator.generate_context, Pelican 4.12)."""
-        from pelican import signals
-        from pelican.contents import Article
-
-        article = generator.readers.read_file(
-            base_path=generator.path,
-            path=source_path,
-            content_class=Article,
-            context=generator.context,
-            preread_signal=signals.article_generator_preread,
-            preread_sender=generator,
-            context_signal=signals.article_generator_context,
-            context_sender=generator,
-        )
-        if not article.is_valid():
-            return None
-        return article
-
-    @staticmethod
     def _carry_over(kept: KeptBuild, old, new) -> None:
         """Give the new object what whole-site steps added to the old one after reading (translations, related
         articles, previous/next, share links, cards, frozen URLs); recompute what depends on the body."""
+        from content_model import BODY_DERIVED
+
         read_keys = kept.read_keys.get(old.source_path, frozenset())
         for key, value in vars(old).items():
             if key not in read_keys and key not in BODY_DERIVED:
@@ -289,13 +268,9 @@ class LivePreview:
         if type(old) is not type(new) and isinstance(old, type(new)):
             new.__class__ = type(old)  # content_model's frozen-URL class (url/save_as checked equal above)
         plugins = kept.settings.get("PLUGINS", ())
-        if "reading_minutes" in vars(old) and "reader_features" in plugins:
-            from reader_features import reader_settings
-            from reader_features.reading_time import reading_minutes
-
-            options = reader_settings(kept.settings)
-            new.reading_minutes = reading_minutes(new._content or "", options["READER_CHARS_PER_MINUTE"],
-                                                  options["READER_WORDS_PER_MINUTE"])
+        for key, derive in BODY_DERIVED.items():
+            if key in vars(old):  # only what the build gave this article (drafts get no reading time)
+                setattr(new, key, derive(new, kept.settings))
         # Share card (title, section, lead image) and share links and metadata (title, summary): the plugins'
         # own per-article steps, run on a view of the generator that holds only this article.
         view = OneArticleView(kept.generator, new)

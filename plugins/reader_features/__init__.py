@@ -18,6 +18,7 @@ article is read and before anything is written).
 
 from __future__ import annotations
 
+from content_model import BODY_DERIVED, BODY_DERIVED_PARTIALS
 from listing_pages import forget_list_items, lang_prefix
 from pelican import signals
 from pelican.generators import Generator
@@ -122,11 +123,21 @@ class ReaderFeaturesGenerator(Generator):
         forget_list_items(self.env)
 
 
+def article_reading_minutes(article, settings: dict) -> int:
+    """An article's reading time as the generator gives it (``content_model.BODY_DERIVED``)."""
+    options = reader_settings(settings)
+    return reading_minutes(article._content or "", options["READER_CHARS_PER_MINUTE"],
+                           options["READER_WORDS_PER_MINUTE"])
+
+
 def get_generators(pelican):
     return ReaderFeaturesGenerator
 
 
 def register() -> None:
     """Hook ``get_generators``: a generator of our own sees the final stories (listing_pages' context) in
-    ``generate_context`` and writes per-language pages through Pelican's writer."""
+    ``generate_context`` and writes per-language pages through Pelican's writer. The reading time is registered
+    as derived from the body (``content_model.BODY_DERIVED``), for the live preview and the body-edit path."""
     signals.get_generators.connect(get_generators)
+    BODY_DERIVED["reading_minutes"] = article_reading_minutes
+    BODY_DERIVED_PARTIALS["reading_minutes"] = "partials/reading_time.html"

@@ -176,19 +176,30 @@ def language_key(head: bytes) -> str:
     return lang if re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", lang) else "unknown"
 
 
-def indexed_pages(output: Path, bundle_dir: str, known: dict | None = None) -> list[IndexedPage]:
+def indexed_pages(output: Path, bundle_dir: str, known: dict | None = None,
+                  listing: dict[str, list[int]] | None = None) -> list[IndexedPage]:
     """Every page of the output that Pagefind would index (those marked ``data-pagefind-body``), sorted.
 
     ``known`` (updated in place) maps each HTML file to what reading it gave last time, with its inode, size and
     modification time: a file with the same three is not read again. Pages kept from the last build by
-    ``content_model.output.place`` keep their inode, so an edit build reads only the pages it rewrote."""
+    ``content_model.output.place`` keep their inode, so an edit build reads only the pages it rewrote.
+    ``listing``, when the caller knows it, gives the output's HTML files with those stamps (``[device, inode, size,
+    modification time]``): the output is then neither walked nor stat-ed."""
     known = {} if known is None else known
     pages, seen = [], set()
-    for relative in _html_files(output, bundle_dir):
+    if listing is None:
+        files = _html_files(output, bundle_dir)
+    else:
+        files = sorted((relative for relative in listing if relative.endswith(".html")
+                        and not relative.startswith(bundle_dir + "/")), key=lambda relative: relative.split("/"))
+    for relative in files:
         seen.add(relative)
         path = os.path.join(output, relative)
-        info = os.stat(path)
-        stamp = [info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns]
+        if listing is None:
+            info = os.stat(path)
+            stamp = [info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns]
+        else:
+            stamp = listing[relative]
         entry = known.get(relative)
         if not (isinstance(entry, list) and len(entry) == 6 and entry[:4] == stamp):
             with open(path, "rb") as handle:
@@ -271,9 +282,21 @@ def plan_units(shards: dict[str, list[Shard]], options: list[str]) -> tuple[Unit
     return primary, others
 
 
+@functools.lru_cache(maxsize=1)
+def pagefind_command() -> tuple[str, ...]:
+    """Pagefind's binary (the extended one when installed, as ``python -m pagefind`` chooses), run directly: the
+    launcher costs a Python start, a seventh of a second, on every run."""
+    try:
+        from pagefind.service import get_executable
+
+        executable = get_executable()
+    except ImportError:
+        executable = None
+    return (str(executable),) if executable else (sys.executable, "-m", "pagefind")
+
+
 def run_pagefind(output: Path, destination: Path, options: list[str]) -> None:
-    command = [sys.executable, "-m", "pagefind", "--site", str(output), "--output-path", str(destination),
-               "--silent", *options]
+    command = [*pagefind_command(), "--site", str(output), "--output-path", str(destination), "--silent", *options]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0 or not (destination / "pagefind.js").is_file():
         raise SearchError(
@@ -327,24 +350,29 @@ def manifest_text(shards: dict[str, list[Shard]]) -> str:
     return json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
 
 
-def build_index(pelican) -> None:
+def build_index(pelican, listing: dict[str, list[int]] | None = None,
+                changed: list[str] | None = None) -> list[str] | None:
+    """Index the written site. A caller that patched a few pages of the last build's output in place (the
+    incremental plugin's body-edit path) passes ``listing`` (see ``indexed_pages``) and ``changed``, those pages:
+    then only the bundle folders of units holding a changed page are replaced, and their output-relative paths
+    (ending in "/") returned. None when the bundle was made anew."""
     options = search_settings(pelican.settings)
     if not options["SEARCH_PAGEFIND"]:
-        return
+        return []
     output = Path(pelican.output_path).resolve()
     bundle = output / options["SEARCH_BUNDLE_DIR"]
     cache = Path(pelican.settings["CACHE_PATH"]).resolve() / "search"
     pagefind_options = list(options["SEARCH_PAGEFIND_OPTIONS"])
     known = load_known_pages(cache / "pages.json")
-    pages = indexed_pages(output, options["SEARCH_BUNDLE_DIR"], known)
+    pages = indexed_pages(output, options["SEARCH_BUNDLE_DIR"], known, listing)
     save_known_pages(cache / "pages.json", known)
-    shutil.rmtree(bundle, ignore_errors=True)
     if not pages:
+        shutil.rmtree(bundle, ignore_errors=True)
         # A site without articles: no bundle (the search page says search is unavailable), just the manifest.
         bundle.mkdir(parents=True)
         (bundle / MANIFEST_FILE).write_text(manifest_text({}), encoding="utf-8")
         logger.info("search: no page carries data-pagefind-body; nothing to index")
-        return
+        return None
     shards = plan_shards(pages, max(1, int(options["SEARCH_SHARD_MAX_PAGES"])))
     primary, others = plan_units(shards, pagefind_options)
     units = [primary] + [unit for _, unit in others]
@@ -369,17 +397,47 @@ def build_index(pelican) -> None:
         else:
             legacy.unlink(missing_ok=True)
 
-    # The bundle folder is always replaced whole (emptied above), so nothing of an earlier build survives.
+    manifest = manifest_text(shards)
+    if changed is not None and _read_text(bundle / MANIFEST_FILE) == manifest:
+        # The same shards over the same pages: only the units holding a changed page differ from the bundle.
+        touched, replaced = set(changed), []
+        folder = options["SEARCH_BUNDLE_DIR"].strip("/")
+        if any(page.path in touched for page in primary.pages):
+            for entry in sorted(bundle.iterdir()):
+                if entry.is_dir() and entry.name != SHARDS_DIR:
+                    shutil.rmtree(entry)
+                elif not entry.is_dir() and entry.name != MANIFEST_FILE:
+                    entry.unlink()
+            shutil.copytree(cache / "shards" / primary.key, bundle, copy_function=link_file, dirs_exist_ok=True)
+            replaced.append(f"{folder}/")
+        for shard, unit in others:
+            if any(page.path in touched for page in unit.pages):
+                shutil.rmtree(bundle / SHARDS_DIR / shard.name, ignore_errors=True)
+                copy_shard_data(cache / "shards" / unit.key, bundle / SHARDS_DIR / shard.name)
+                replaced.append(f"{folder}/{SHARDS_DIR}/{shard.name}/")
+        return replaced
+    # Otherwise the bundle folder is replaced whole, so nothing of an earlier build survives.
+    shutil.rmtree(bundle, ignore_errors=True)
     shutil.copytree(cache / "shards" / primary.key, bundle, copy_function=link_file)
     for shard, unit in others:
         copy_shard_data(cache / "shards" / unit.key, bundle / SHARDS_DIR / shard.name)
-    (bundle / MANIFEST_FILE).write_text(manifest_text(shards), encoding="utf-8")
+    (bundle / MANIFEST_FILE).write_text(manifest, encoding="utf-8")
+    return None
 
-def on_finalized(pelican) -> None:
+
+def _read_text(path: Path) -> str | None:
     try:
-        build_index(pelican)
+        return path.read_text(encoding="utf-8")
+    except OSError:
+        return None
+
+def on_finalized(pelican, **patched) -> list[str] | None:
+    """``finalized``; also called by the incremental plugin's body-edit path with ``build_index``'s options."""
+    try:
+        return build_index(pelican, **patched)
     except SearchError as exc:
         logger.error("%s", exc)
+        return None
 
 
 def get_generators(pelican):

@@ -1,0 +1,318 @@
+"""The body-edit path: when only the body of one article changed, patch the files that show that body (its page,
+the Atom feeds listing it) and the search index instead of building the site, with the output a full build would
+give, byte for byte.
+
+Most edits of a news portal correct one story's text. What other pages show of an article (its face: title,
+summary, date, terms, URL...) comes from its metadata, so a body edit that leaves the metadata alone changes the
+article's page (its body, and values derived from the body such as the reading time), the feeds that carry the
+body, the search index and nothing else, unless the body holds images (renditions are files of their own). Every
+full build records what the next one needs (``Recorder``, saved with the snapshot by ``snapshot.save``):
+
+- each article's face: a digest of its metadata as read, at ``content_object_init`` (after the reader and
+  content_model's term resolution: the same point in a build and in :func:`apply_body_edit`);
+- where each output shows a body (``content_model.note_bodies_shown``: the writer notes article pages, which it
+  has in hand with their articles; listing_pages notes its Atom feeds), and in which form (``BODY_FORMS``);
+- for each article, the values plugins derive from its body (``content_model.BODY_DERIVED``: the reading time),
+  where its page shows them (the text of ``BODY_DERIVED_PARTIALS``' partial, found once in the page), and whether
+  the body holds images;
+- the URL of every file an intrasite link may name (``{filename}``, ``{static}``).
+
+:func:`apply_body_edit` runs before Pelican would (``content_model.build``). It takes the shortcut only when the
+settings, theme, plugins and libraries are unchanged and exactly one content file changed: an article whose body
+every output showing it was recorded for, which, read again through Pelican's reader and our plugins' signals, has
+no problem, logs no warning, keeps its face, and holds no image (nor did it); a changed body-derived value needs a
+recorded place in the page. Then it puts the last build's output in place (``snapshot.put_in_place``), replaces the
+body in each file showing it and each changed value's partial in the page (rendered alone), lets the search plugin
+re-index (only the shard holding that page changed) and saves the snapshot with the updated record.
+In every other case it returns False having written nothing, and the full build runs.
+
+Signals (connected by the plugin's ``register``): ``initialized`` (a new record per build), ``content_object_init``
+(faces), ``all_generators_finalized`` (link targets); ``IncrementalWriter.render`` notes article pages.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+from pathlib import Path
+from types import SimpleNamespace
+
+from content_model.output import write_atomically
+
+from . import snapshot
+
+logger = logging.getLogger(__name__)
+
+# Bump when what is recorded, or how, changes: a record of another format is never used.
+FORMAT = 1
+
+
+def face_digest(content) -> str:
+    """What every page but the article's own shows of it, as a digest of its metadata as read."""
+    face = repr(sorted(content.metadata.items()))
+    return hashlib.blake2b(face.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+class Recorder:
+    """What one full build tells the body-edit path of the next one (``state`` is saved with the snapshot)."""
+
+    def __init__(self) -> None:
+        self.faces: dict[str, str] = {}  # content-relative source path -> face digest
+        self.articles: dict[str, dict] = {}  # content-relative source path -> body-derived values, images
+        self.links: dict[str, dict[str, str]] = {"generated": {}, "static": {}}
+        self._fragments: dict[tuple, str] = {}
+
+    def note_face(self, content) -> None:
+        from pelican.contents import Article
+
+        if isinstance(content, Article):
+            self.faces[content.get_relative_source_path()] = face_digest(content)
+
+    def note_page(self, template, localcontext: dict, text: str) -> None:
+        """An article page as written: where its body is (``content_model.note_bodies_shown``), the values other
+        plugins derive from the body and where the page shows them (``BODY_DERIVED_PARTIALS``), and whether the
+        body holds images."""
+        from content_model import BODY_DERIVED, BODY_DERIVED_PARTIALS, note_bodies_shown
+
+        article = localcontext.get("article")
+        if article is None or localcontext.get("output_file") != article.save_as:
+            return
+        siteurl = article.get_siteurl()
+        note_bodies_shown(article.save_as, text, [article], siteurl, "html")
+        values = vars(article)
+        fragments = {}
+        for name, partial in BODY_DERIVED_PARTIALS.items():
+            if name in values:
+                shown = self.fragment(template.environment, partial, name, values[name], article.lang)
+                start = text.find(shown)
+                if start >= 0 and text.find(shown, start + 1) < 0:
+                    fragments[name] = [start, start + len(shown)]
+        self.articles[article.get_relative_source_path()] = {
+            "page": article.save_as,
+            "images": "<img" in article.get_content(siteurl),  # memoised by Pelican: the page's key computed it
+            "derived": {name: repr(values[name]) if name in values else None for name in sorted(BODY_DERIVED)},
+            "fragments": fragments,
+        }
+
+    def fragment(self, environment, partial: str, name: str, value, lang: str) -> str:
+        """What ``partial`` shows for ``value`` on a page in ``lang`` (the same few texts for every article)."""
+        key = (partial, name, repr(value), lang)
+        if key not in self._fragments:
+            self._fragments[key] = environment.get_template(partial).render({name: value, "page_lang": lang})
+        return self._fragments[key]
+
+    def note_links(self, generators) -> None:
+        context = generators[0].context if generators else {}
+        for key, name in (("generated_content", "generated"), ("static_content", "static")):
+            self.links[name] = {path: content.url for path, content in (context.get(key) or {}).items()}
+
+    def state(self) -> dict:
+        import content_model
+
+        return {"format": FORMAT, "faces": self.faces, "articles": self.articles, "links": self.links,
+                "outputs": content_model.STATE.shown_bodies}
+
+
+RECORDER = Recorder()
+
+
+def start_recording(pelican) -> None:
+    global RECORDER
+    RECORDER = Recorder()
+
+
+def note_face(content) -> None:
+    RECORDER.note_face(content)
+
+
+def note_links(generators) -> None:
+    RECORDER.note_links(generators)
+
+
+class NotQuick(Exception):
+    """The edit needs a full build (the message says why, for the debug log)."""
+
+
+class LinkTarget:
+    """A content or static file as an intrasite link in the body sees it: its URL only."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def attach_to(self, content) -> None:
+        raise NotQuick("{attach} moves the attached file")
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@contextlib.contextmanager
+def _held_log():
+    """Hold back what reading the file logs: on the shortcut nothing is worth saying, and otherwise the full build
+    that follows says it (a warning here means that build is needed)."""
+    root = logging.getLogger()
+    handlers, collect = root.handlers[:], _Collect()
+    root.handlers = [collect]
+    try:
+        yield collect.records
+    finally:
+        root.handlers = handlers
+
+
+def apply_body_edit(settings: dict, inputs: snapshot.Inputs, manifest: dict | None) -> bool:
+    """Patch the last build's output (``manifest``: ``snapshot.load_manifest``) for an edit of one article's body;
+    False (nothing written) when a full build is needed."""
+    try:
+        relative, record, shown_in = _edited_article(manifest, inputs)
+        with _held_log() as warnings:
+            article, fragments = _read_again(settings, relative, record, manifest["quick"])
+        if warnings:
+            raise NotQuick(f"reading it logged: {warnings[0].getMessage()}")
+    except NotQuick as exc:
+        logger.debug("incremental: a full build is needed: %s", exc)
+        return False
+    except Exception as exc:  # noqa: BLE001 - anything unexpected: the full build is always right
+        logger.debug("incremental: a full build is needed: %s: %s", type(exc).__name__, exc)
+        return False
+    if not snapshot.put_in_place(settings, manifest):
+        return False
+    output = Path(settings["OUTPUT_PATH"])
+    patched = {}
+    for name, shown in shown_in.items():
+        text = (output / name).read_text(encoding="utf-8")
+        if len(text) != shown["length"]:  # the snapshot's sizes matched: a file of another format
+            return False
+        page = {key: record["fragments"][key] for key in fragments} if name == record["page"] else {}
+        patched[name] = _patch(text, shown, relative, article, [(page[key], fragments[key]) for key in page])
+    for name, text in patched.items():
+        write_atomically(output / name, text.encode("utf-8"))
+    changed = sorted(patched)
+    if "search" in settings.get("PLUGINS", ()):
+        from search import on_finalized as index_site, search_settings
+
+        # Every page with its stamp: the saved ones as saved (they are in place), the patched ones anew.
+        listing = {name: [dev, inode, size, mtime] for name, (size, inode, dev, mtime) in manifest["files"].items()
+                   if name.endswith(".html")}
+        for name in changed:
+            info = os.stat(output / name)
+            listing[name] = [info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns]
+        replaced = index_site(SimpleNamespace(settings=settings, output_path=settings["OUTPUT_PATH"]),
+                              listing=listing, changed=changed)
+        changed += [search_settings(settings)["SEARCH_BUNDLE_DIR"].strip("/") + "/"] if replaced is None else replaced
+    snapshot.save(settings, inputs, manifest["quick"], previous=manifest, changed=changed)
+    logger.info("incremental: only the body of %s changed: %d file(s) patched, the search index updated", relative,
+                len(patched))
+    return True
+
+
+def _patch(text: str, shown: dict, relative: str, article, more: list[tuple[list[int], str]]) -> str:
+    """``text`` with the body of ``relative`` replaced, and each ``[start, end]`` place in ``more`` by its text.
+    Every place recorded in the file (``shown``'s spans, the places in ``more``) is moved to match."""
+    before, after, make = _forms()[shown["form"]]
+    body = make(article.get_content(shown["siteurl"]))
+    places = [span for span in shown["spans"] if span[1] >= 0]  # [source, start, end]: the last two are the place
+    edits = [(span, body) for span in places if span[0] == relative] + list(more)
+    edits.sort(key=lambda edit: edit[0][-2])
+    pieces, at, shifts = [], 0, []
+    for place, new in edits:
+        start, end = place[-2], place[-1]
+        pieces += [text[at:start], new]
+        at = end
+        shifts.append((end, len(new) - (end - start)))
+    pieces.append(text[at:])
+    new_texts = {id(place): new for place, new in edits}
+    for place in places + [place for place, _new in more]:
+        start = place[-2] + sum(delta for end, delta in shifts if end <= place[-2])
+        place[-1] = start + len(new_texts[id(place)]) if id(place) in new_texts else place[-1] + start - place[-2]
+        place[-2] = start
+    text = "".join(pieces)
+    shown["length"] = len(text)
+    return text
+
+
+def _forms() -> dict:
+    from content_model import BODY_FORMS
+
+    return BODY_FORMS
+
+
+def _edited_article(manifest: dict | None, inputs: snapshot.Inputs) -> tuple[str, dict, dict]:
+    """The one changed file, its record and the records of the outputs that show its body, if the shortcut may
+    apply to it."""
+    quick = (manifest or {}).get("quick")
+    last = (manifest or {}).get("inputs")
+    if not quick or quick.get("format") != FORMAT or not last:
+        raise NotQuick("the last build recorded nothing for this path")
+    if last.get("rest") != inputs.rest:
+        raise NotQuick("settings, theme, plugins or libraries changed")
+    changed = inputs.changed_since(last.get("content") or {})
+    if len(changed) != 1:
+        raise NotQuick(f"{len(changed)} content files changed")
+    relative = changed[0]
+    record = quick["articles"].get(relative)
+    if record is None or relative not in inputs.content or relative not in quick["faces"]:
+        raise NotQuick(f"{relative} is not an article with a recorded page")
+    if record["images"]:
+        raise NotQuick(f"the body of {relative} held images")
+    shown_in = {name: shown for name, shown in quick["outputs"].items()
+                if any(span[0] == relative for span in shown["spans"])}
+    if record["page"] not in shown_in:
+        raise NotQuick(f"the page of {relative} was not recorded")
+    for name, shown in shown_in.items():
+        if any(span[0] == relative and span[1] < 0 for span in shown["spans"]):
+            raise NotQuick(f"where {name} shows the body of {relative} is unknown")
+    return relative, record, shown_in
+
+
+def _read_again(settings: dict, relative: str, record: dict, quick: dict) -> tuple[object, dict[str, str]]:
+    """Read the article again as a build does: the new article, if nothing but its body changed, and the new text
+    of each body-derived value its page shows that changed (``record`` is updated with the new values)."""
+    from pelican import Pelican
+    from pelican.generators import ArticlesGenerator
+
+    import content_model
+
+    # Pelican's reader cache holds every article; this reads one.
+    settings = dict(settings, CACHE_CONTENT=False, LOAD_CONTENT_CACHE=False)
+    pelican = Pelican(settings)  # loads the plugins and sends `initialized`, as a build does
+    context = settings.copy()
+    context.update(
+        generated_content={path: LinkTarget(url) for path, url in quick["links"]["generated"].items()},
+        static_content={path: LinkTarget(url) for path, url in quick["links"]["static"].items()},
+        static_links=set(), localsiteurl=settings["SITEURL"],
+    )
+    generator = ArticlesGenerator(context=context, settings=pelican.settings, path=pelican.path,
+                                  theme=pelican.theme, output_path=pelican.output_path)
+    article = content_model.read_article(generator, os.path.join(pelican.path, relative))
+    if article is None:
+        raise NotQuick(f"{relative} is not a valid article now")
+    if content_model.STATE.problems:
+        raise NotQuick(f"{relative} has problems to report")
+    if RECORDER.faces.get(relative) != quick["faces"][relative] or article.save_as != record["page"]:
+        raise NotQuick(f"the metadata of {relative} changed")
+    fragments = {}  # what the page shows of a changed body-derived value: its new text
+    for name, value in record["derived"].items():
+        derive = content_model.BODY_DERIVED.get(name)
+        if value is None:
+            continue  # the build gave this article no such value (a draft has no reading time)
+        if derive is None:
+            raise NotQuick(f"nothing derives {name} now")
+        new = derive(article, settings)
+        if repr(new) == value:
+            continue
+        partial = content_model.BODY_DERIVED_PARTIALS.get(name)
+        if partial is None or name not in record["fragments"]:
+            raise NotQuick(f"{name} of {relative} changed, and where its page shows it is unknown")
+        fragments[name] = generator.env.get_template(partial).render({name: new, "page_lang": article.lang})
+        record["derived"][name] = repr(new)
+    if "<img" in article.get_content(settings["SITEURL"]):
+        raise NotQuick(f"the body of {relative} holds images")
+    return article, fragments
