@@ -94,6 +94,30 @@ def test_body_edit_rewrites_only_its_page_first_then_the_full_build_matches_a_co
     assert after == tree(cold / "output")
 
 
+def test_a_build_that_only_patches_the_output_keeps_the_quick_path_ready(site, tmp_path, monkeypatch):
+    """A correction added below the body: the quick update rewrites the page, the full build that follows takes the
+    body-edit path (Pelican does not run) and the kept site, which has the update, stays; so the next save is quick
+    again and no extra warm-up run is needed."""
+    import pelican
+
+    root, preview, reloads, messages = site
+    runs = []
+    original = pelican.Pelican.run
+    monkeypatch.setattr(pelican.Pelican, "run", lambda self: runs.append(self) or original(self))
+    path = root / "content" / METRO
+    for number in (1, 2):
+        path.write_text(path.read_text(encoding="utf-8") + f"\nCorrection {number}: the line opens at 6:00.\n",
+                        encoding="utf-8")
+        preview.handle([str(path)])
+        assert [p for p, _output in reloads] == [METRO_PAGE, "*"], messages.getvalue()
+        assert f"Correction {number}".encode() in reloads[0][1][METRO_PAGE]
+        assert runs == [] and preview.kept is not None
+        reloads.clear()
+    cold = tmp_path / "cold"
+    build(SETTINGS, {**overrides(cold), "PATH": str(root / "content")}, fatal="errors")
+    assert tree(root / "output") == tree(cold / "output")
+
+
 def test_unknown_official_prints_path_line_and_keeps_the_old_page(site):
     root, preview, reloads, messages = site
     page = root / "output" / METRO_PAGE

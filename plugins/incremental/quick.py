@@ -39,6 +39,7 @@ import os
 from pathlib import Path
 from types import SimpleNamespace
 
+from content_model import BODY_FORMS
 from content_model.output import write_atomically
 
 from . import snapshot
@@ -190,8 +191,8 @@ def apply_body_edit(settings: dict, inputs: snapshot.Inputs, manifest: dict | No
         text = (output / name).read_text(encoding="utf-8")
         if len(text) != shown["length"]:  # the snapshot's sizes matched: a file of another format
             return False
-        page = {key: record["fragments"][key] for key in fragments} if name == record["page"] else {}
-        patched[name] = _patch(text, shown, relative, article, [(page[key], fragments[key]) for key in page])
+        values = [(record["fragments"][key], new) for key, new in fragments.items()] if name == record["page"] else []
+        patched[name] = _patch(text, shown, relative, article, values)
     for name, text in patched.items():
         write_atomically(output / name, text.encode("utf-8"))
     changed = sorted(patched)
@@ -216,7 +217,7 @@ def apply_body_edit(settings: dict, inputs: snapshot.Inputs, manifest: dict | No
 def _patch(text: str, shown: dict, relative: str, article, more: list[tuple[list[int], str]]) -> str:
     """``text`` with the body of ``relative`` replaced, and each ``[start, end]`` place in ``more`` by its text.
     Every place recorded in the file (``shown``'s spans, the places in ``more``) is moved to match."""
-    before, after, make = _forms()[shown["form"]]
+    _before, _after, make = BODY_FORMS[shown["form"]]
     body = make(article.get_content(shown["siteurl"]))
     places = [span for span in shown["spans"] if span[1] >= 0]  # [source, start, end]: the last two are the place
     edits = [(span, body) for span in places if span[0] == relative] + list(more)
@@ -236,12 +237,6 @@ def _patch(text: str, shown: dict, relative: str, article, more: list[tuple[list
     text = "".join(pieces)
     shown["length"] = len(text)
     return text
-
-
-def _forms() -> dict:
-    from content_model import BODY_FORMS
-
-    return BODY_FORMS
 
 
 def _edited_article(manifest: dict | None, inputs: snapshot.Inputs) -> tuple[str, dict, dict]:

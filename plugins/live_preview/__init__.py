@@ -28,7 +28,9 @@ When one existing article file (under ``ARTICLE_PATHS``) changes, :meth:`LivePre
 
 For a body edit the page is byte for byte what the full build writes. What the quick path leaves for later
 (other pages listing the article, its related articles and previous/next after a title or term change, a new
-in-body image's renditions) is fixed by the full build that always follows. :func:`serve` wires this into
+in-body image's renditions) is fixed by the full build that always follows. When that build only patches the
+output (the incremental plugin's body-edit path, for a body edit), the kept build, which has the update, stays kept;
+when it restored the output unchanged, Pelican runs once more to keep a build. :func:`serve` wires this into
 livereload: builds run on one worker thread, so the server keeps answering while the site builds, and the browser
 is reloaded after the quick page and again after the full build.
 """
@@ -98,6 +100,7 @@ class LivePreview:
         self.reload = reload or (lambda path: None)
         self.out = out  # where messages go (default: sys.stderr at the time of printing)
         self.kept: KeptBuild | None = None
+        self._standing_in: KeptBuild | None = None
         self._pending: dict = {}
         self._capturing = False
         self._connect()
@@ -112,6 +115,7 @@ class LivePreview:
             (signals.article_generator_finalized, self._on_article_generator_finalized),
             (signals.article_writer_finalized, self._on_article_writer_finalized),
             (signals.finalized, self._on_finalized),
+            (signals.page_generator_init, self._on_page_generator_init),
         ]
         for signal, receiver in self._receivers:
             signal.connect(receiver, weak=False)
@@ -135,6 +139,10 @@ class LivePreview:
                 keys[article.source_path] = interned.setdefault(found, found)
         self._pending["read_keys"] = keys
 
+    def _on_page_generator_init(self, generator) -> None:
+        # Pelican runs for real (the body-edit path makes no pages generator): the kept site can go now
+        self._standing_in = None
+
     def _on_article_generator_finalized(self, generator) -> None:
         if self._capturing:
             self._pending["generator"] = generator
@@ -150,9 +158,12 @@ class LivePreview:
             self._pending["settings"] = pelican.settings
             self._pending["content_state"] = content_model.STATE
 
-    def _capture(self, run) -> bool:
-        """Run ``run()`` (a build) and keep its state if it succeeds and Pelican really ran."""
-        self.kept = None  # the old site can go before the new one is read (peak memory)
+    def _capture(self, run, standing_in: KeptBuild | None = None) -> bool:
+        """Run ``run()`` (a build) and keep its state if it succeeds and Pelican really ran. ``standing_in`` is kept
+        instead when Pelican did not run (the build patched the output, as the quick update already did in memory);
+        it is dropped as soon as Pelican starts (peak memory: the old site goes before the new one is read)."""
+        self.kept = None
+        self._standing_in = standing_in
         self._pending = {}
         self._capturing = True
         try:
@@ -160,13 +171,18 @@ class LivePreview:
         finally:
             self._capturing = False
         pending, self._pending = self._pending, {}
+        standing_in, self._standing_in = self._standing_in, None
         if ok and {"generator", "writer_class", "settings", "content_state", "read_keys"} <= pending.keys():
             self.kept = KeptBuild(**pending)
+        elif ok and not pending:
+            self.kept = standing_in
         return ok
 
-    def full_build(self) -> bool:
+    def full_build(self, after_quick_update: bool = False) -> bool:
         """The build `invoke build` runs (content_model.build: messages as `path:line:`); True on success.
-        When the build restored its last output unchanged (Pelican did not run), :meth:`warm_up` can follow."""
+        After a quick update, a build that only patches the output (``incremental.quick``) leaves the kept site,
+        which has that update, in place. When the build restored its last output unchanged (Pelican did not run),
+        :meth:`warm_up` can follow."""
         from content_model.build import BuildFailed, build
 
         def run() -> bool:
@@ -177,7 +193,7 @@ class LivePreview:
                 self._print("The build stopped; fix the messages above and save again.")
                 return False
 
-        return self._capture(run)
+        return self._capture(run, self.kept if after_quick_update else None)
 
     def warm_up(self) -> bool:
         """Run Pelican for real (no snapshot restore) to obtain the state the quick path needs.
@@ -348,12 +364,14 @@ class LivePreview:
             if outcome == WRITTEN:
                 self._print(f"live preview: {os.path.relpath(changed[0])} rewritten in "
                             f"{time.perf_counter() - started:.2f} s; now building the whole site")
+                self.build_and_keep(after_quick_update=True)
+                return
         self.build_and_keep()
 
-    def build_and_keep(self) -> bool:
+    def build_and_keep(self, after_quick_update: bool = False) -> bool:
         """Full build, reload; when the build only restored its last output (Pelican did not run, so nothing
         was kept), run Pelican once more so the next save can take the quick path."""
-        ok = self.full_build()
+        ok = self.full_build(after_quick_update)
         if ok:
             self.reload("*")
             if self.kept is None:
