@@ -80,30 +80,42 @@ BODY_DERIVED: dict[str, Callable[[object, dict], object]] = {}
 BODY_DERIVED_PARTIALS: dict[str, str] = {}
 
 
-# How an output shows an article's body: the text around it, and the body (``get_content``) made into the text.
+# How an output shows an article's body: the text around it (empty: the body is found by its text, and must occur
+# once), and the body (``get_content``) made into the output's text.
 BODY_FORMS: dict[str, tuple[str, str, Callable[[str], str]]] = {
     "html": ("", "", str),  # a page: as rendered
-    "atom": ('<content type="html">', "</content>", xml_escape),  # an Atom entry's content: escaped text
+    # An Atom entry's content, escaped: it cannot hold "</content>", so the next such element is the next entry's.
+    "atom": ('<content type="html">', "</content>", xml_escape),
 }
 
 
 def note_bodies_shown(save_as: str, text: str, items, siteurl: str, form: str) -> None:
     """Record where the output file ``save_as`` (its whole ``text``) shows the bodies of ``items``, in that order,
     each as ``item.get_content(siteurl)`` in ``form`` (``BODY_FORMS``), so that a later build may patch one body
-    without building the site (``incremental.quick``). A body that is not found, or that an article page holds
-    more than once, is recorded without a place (-1): such an edit takes a full build."""
+    without building the site (``incremental.quick``). A body that is not found, or not found once, is recorded
+    without a place (-1): such an edit takes a full build."""
     before, after, make = BODY_FORMS[form]
-    spans, at = [], 0
+    spans = []
+    at = 0 if not before or text.count(before) == len(items) else -1  # one element per item, or none is trusted
     for item in items:
         source = item.get_relative_source_path()
-        shown = before + make(item.get_content(siteurl)) + after
-        start = text.find(shown, at) if at >= 0 else -1
-        if start < 0 or (form == "html" and text.find(shown, start + 1) >= 0):
+        if at < 0:  # the places of the bodies after one not found are unknown too
             spans.append([source, -1, -1])
-            at = -1  # the places of the bodies after this one are unknown too
             continue
-        spans.append([source, start + len(before), start + len(shown) - len(after)])
-        at = start + len(shown)
+        if before:
+            start = text.find(before, at)
+            end = text.find(after, start + len(before)) if start >= 0 else -1
+            start = start + len(before) if end >= 0 else -1
+        else:
+            shown = make(item.get_content(siteurl))
+            start = text.find(shown, at)
+            end = start + len(shown) if start >= 0 and text.find(shown, start + 1) < 0 else -1
+        if end < 0:
+            spans.append([source, -1, -1])
+            at = -1
+            continue
+        spans.append([source, start, end])
+        at = end + len(after)
     STATE.shown_bodies[save_as] = {"length": len(text), "siteurl": siteurl, "form": form, "spans": spans}
 
 
