@@ -85,7 +85,10 @@ PAGINATION_PATTERNS = (
 )
 
 # --- Markdown ---------------------------------------------------------------------------------------
-# Read by content_model's reader (one Markdown instance per build, output sanitised with nh3).
+# Read by content_model's reader (one Markdown instance per build, output sanitised with nh3). Article files Pelican's
+# reader cache does not hold yet are read ahead in worker processes when there are at least PORTAL_READ_PARALLEL_MIN
+# of them (default 300; a cold build of a large site): PORTAL_READ_WORKERS workers (default: every usable core; 1
+# reads on one core). The build still validates and reports every file in order, as a serial build does.
 MARKDOWN = {
     "extension_configs": {
         "markdown.extensions.extra": {},

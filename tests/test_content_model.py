@@ -165,3 +165,53 @@ def test_a_deleted_article_leaves_nothing_behind(tmp_path):
     (site.content / "articles/2026/b.md").unlink()
     make_site(tmp_path, {})
     assert site.exists("2026/03/a/index.html") and not site.exists("2026/03/b/index.html")
+
+
+def _many_articles() -> dict[str, str | bytes]:
+    files: dict[str, str | bytes] = {}
+    for n in range(12):
+        files[f"articles/2026/story-{n}.md"] = article(
+            title=f"Story {n}", slug=f"story-{n}", date=f"2026-0{1 + n % 3}-1{n % 10} 09:00",
+            officials="Tao Minghui" if n % 2 else "梁书文", body=f"Paragraph of story {n}. " * 30,
+        )
+    files["articles/2026/story-1.zh.md"] = article(title="故事一", slug="story-1", lang="zh", topics="公共交通")
+    return files
+
+
+def _counted_read_ahead(monkeypatch) -> list[int]:
+    import content_model.reader
+
+    counts: list[int] = []
+    real = content_model.reader.read_ahead
+    monkeypatch.setattr(content_model.reader, "read_ahead", lambda generator: counts.append(real(generator)))
+    return counts
+
+
+def test_articles_read_ahead_on_every_core_give_the_output_of_one_core(tmp_path, monkeypatch):
+    """A cold build reads article files in worker processes first; every file is then a reader-cache hit, and the
+    site is byte for byte the one a build reading on one core writes."""
+    serial = make_site(tmp_path / "serial", _many_articles(), publish=True, PORTAL_READ_WORKERS=1)
+    counts = _counted_read_ahead(monkeypatch)
+    pooled = make_site(tmp_path / "pooled", _many_articles(), publish=True, PORTAL_READ_WORKERS=2,
+                       PORTAL_READ_PARALLEL_MIN=1)
+    assert counts == [13]  # every article was read by the workers
+    written = sorted(p.relative_to(serial.output) for p in serial.output.rglob("*") if p.is_file())
+    assert written == sorted(p.relative_to(pooled.output) for p in pooled.output.rglob("*") if p.is_file())
+    assert all((serial.output / p).read_bytes() == (pooled.output / p).read_bytes() for p in written)
+    assert "Story 3" in serial.read("2026/01/story-3/index.html")
+
+
+def test_articles_read_ahead_report_problems_as_one_core_does(tmp_path, monkeypatch):
+    """Problems found while reading (a file that is not UTF-8, an unknown official) are reported in the same
+    words, with the same lines, whether the file was read by a worker or by the build."""
+    files = _many_articles()
+    files["articles/2026/story-3.md"] = str(files["articles/2026/story-3.md"]).replace("Tao Minghui", "Tao Minhui")
+    files["articles/2026/story-5.md"] = "Title: 标题\n\n正文".encode("gbk")
+    logs = []
+    counts = _counted_read_ahead(monkeypatch)
+    for workers in (1, 2):
+        with pytest.raises(SiteBuildError) as caught:
+            make_site(tmp_path / str(workers), files, PORTAL_READ_WORKERS=workers, PORTAL_READ_PARALLEL_MIN=1)
+        logs.append(caught.value.log.replace(str(tmp_path / str(workers)), "<site>"))
+    assert counts == [0, 13] and logs[0] == logs[1]
+    assert "content/articles/2026/story-3.md:" in logs[0] and "Tao Minhui" in logs[0] and "not UTF-8" in logs[0]

@@ -187,6 +187,9 @@ def on_article_generator_init(generator) -> None:
         }
     generator.context["registries"] = registries
     generator.context["portal_terms"] = STATE.terms
+    from .reader import read_ahead
+
+    read_ahead(generator)
 
 
 def term_for(kind: str, value, settings: dict):

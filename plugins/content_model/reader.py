@@ -141,3 +141,92 @@ class PortalMarkdownReader(BaseReader):
             if source.get(key):
                 metadata[key] = source.get(key)
         return html, metadata
+
+
+# --- reading on every core ------------------------------------------------------------------------------------
+
+# The build's reader and settings, for forked readers (``_read_chunk`` runs in a worker).
+_POOL_READER: list = []
+
+
+class _HeldWarnings(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self.count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.count += 1
+
+
+def _read_chunk(paths: list[str]) -> bytes:
+    """Read ``paths`` in a worker: ``(path, content, metadata)`` for each file read without an exception or a
+    logged warning (the build reads the others itself, so what they say is said, and counted, as usual), pickled
+    with the build's settings left out (every category refers to them)."""
+    import io
+    import pickle
+
+    from pelican.readers import _filter_discardable_metadata
+
+    reader, settings = _POOL_READER
+    held = _HeldWarnings()
+    root = logging.getLogger()
+    root.handlers, root.level = [held], min(root.level, logging.WARNING)
+    results = []
+    for path in paths:
+        before = held.count
+        try:
+            content, metadata = reader.read(path)
+        except Exception:  # noqa: BLE001 - reported by the build's own read of this file
+            continue
+        if held.count == before:
+            results.append((path, content, _filter_discardable_metadata(metadata)))
+    buffer = io.BytesIO()
+    pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
+    pickler.persistent_id = lambda obj: "settings" if obj is settings else None
+    pickler.dump(results)
+    return buffer.getvalue()
+
+
+def read_ahead(generator) -> int:
+    """Fill Pelican's reader cache with every article file it lacks, read on every core, before
+    ``ArticlesGenerator.generate_context`` reads them one by one (then each is a cache hit). Returns how many files
+    the workers read.
+
+    Reading (Markdown, sanitising) is the one long phase of a cold build that ran on one core: about 20 s at
+    10,000 articles. Only the reader's own work moves to the workers; the build still runs every signal,
+    validation and check on each file in order, so results and messages are those of a serial build. A file a
+    worker could not read without a warning or an exception is left to the build, which reads and reports it.
+    """
+    import io
+    import pickle
+
+    from . import workers
+
+    settings = generator.settings
+    readers = generator.readers
+    reader = readers.readers.get("md")
+    count = int(settings.get("PORTAL_READ_WORKERS") or workers.usable_cores())
+    if not isinstance(reader, PortalMarkdownReader) or count < 2 or not getattr(readers, "_cache_data_policy", False):
+        return 0
+    files = generator.get_files(settings["ARTICLE_PATHS"], exclude=settings["ARTICLE_EXCLUDES"])
+    # A file the cache knows is nearly always unchanged (an edit build): it is left to the build, which checks
+    # its stamp, so only files the cache has never seen are hashed twice.
+    paths = [path for path in (os.path.abspath(os.path.join(generator.path, name)) for name in sorted(files))
+             if path.endswith(".md") and path not in readers._cache]
+    if len(paths) < int(settings.get("PORTAL_READ_PARALLEL_MIN", 300)):
+        return 0
+    chunk = max(1, min(100, len(paths) // (count * 8)))
+    _POOL_READER[:] = [reader, settings]
+    read = 0
+    try:
+        for blob in workers.pool_map(_read_chunk, [paths[i:i + chunk] for i in range(0, len(paths), chunk)], count,
+                                     chunks_per_worker=1):
+            unpickler = pickle.Unpickler(io.BytesIO(blob))
+            unpickler.persistent_load = lambda _id: settings
+            for path, content, metadata in unpickler.load():
+                readers.cache_data(path, (content, metadata))
+                read += 1
+    finally:
+        _POOL_READER.clear()
+    logger.debug("content_model: %d of %d article files read ahead by %d workers", read, len(paths), count)
+    return read

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 from content_model.output import write_atomically
+from content_model.workers import run_all, usable_cores
 
 # Bump when the image changes for the same URL (scale, colours, encoder options): old cache entries are
 # then simply not used again.
@@ -90,18 +91,9 @@ def make_missing(urls: list[str], scale: int, cache_dir: Path) -> int:
     needs one per article: about a millisecond each). Returns how many were made."""
     missing = sorted({url for url in urls if not (cache_dir / f"{qr_key(url, scale)}.png").is_file()})
     jobs = [(url, scale, str(cache_dir)) for url in missing]
-    workers = os.cpu_count() or 1
-    if len(jobs) >= POOL_MIN and workers > 1:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
+    if jobs:
         cache_dir.mkdir(parents=True, exist_ok=True)
-        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method)) as pool:
-            list(pool.map(_make_one, jobs, chunksize=max(1, len(jobs) // (workers * 8))))
-    else:
-        for job in jobs:
-            _make_one(job)
+    run_all(_make_one, jobs, usable_cores() if len(jobs) >= POOL_MIN else 1)
     return len(jobs)
 
 

@@ -25,13 +25,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from content_model.workers import usable_cores
 from pelican import signals
 from pelican.generators import ArticlesGenerator
 
@@ -73,7 +72,7 @@ def read_settings(settings: dict) -> dict:
         "font_regular": settings.get("SHARE_CARD_FONT", f"{NOTO_DIR}/NotoSansCJK-Regular.ttc"),
         "font_bold": settings.get("SHARE_CARD_FONT_BOLD", f"{NOTO_DIR}/NotoSansCJK-Bold.ttc"),
         "font_index": settings.get("SHARE_CARD_FONT_INDEX", 2),
-        "workers": settings.get("SHARE_CARD_WORKERS") or os.cpu_count() or 1,
+        "workers": settings.get("SHARE_CARD_WORKERS") or usable_cores(),
         "pool_min": settings.get("SHARE_CARD_POOL_MIN", 8),
     }
 
@@ -128,23 +127,13 @@ def card_meta(article, sections: dict, lang: str) -> str:
 
 
 def draw_missing(specs: list[CardSpec], config: dict) -> None:
-    if not specs:
-        return
+    from content_model.workers import run_all
+
     if len(specs) > config["pool_min"] and config["workers"] > 1:
-        workers = min(config["workers"], len(specs))
-        # fork where there is one: workers start in milliseconds with the modules already imported (spawn costs
-        # about a second of imports per worker). They only draw and write files, and logging resets its locks
-        # after a fork, so threads in the parent (a test server) are no danger to them.
-        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-        if method == "fork":
-            warm(specs)  # identity bands and fonts, made once here instead of once per worker
-        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method)) as pool:
-            # Eight chunks per worker: few round trips, and the last chunk is short enough that no worker idles
-            # long at the end (2,000 cards on 2 cores: both busy 100% of the time, 0.02 s apart at the finish).
-            list(pool.map(render_to_cache, specs, chunksize=max(1, len(specs) // (workers * 8))))
+        warm(specs)  # identity bands and fonts, made once here instead of once per (forked) worker
+        run_all(render_to_cache, specs, config["workers"])
     else:
-        for spec in specs:
-            render_to_cache(spec)
+        run_all(render_to_cache, specs, 1)
 
 
 def add_cards(generators) -> None:
