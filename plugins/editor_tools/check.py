@@ -117,7 +117,11 @@ class Checker:
     def __init__(self, root: Path, settings: SiteSettings | None = None, cache: Path | None = None,
                  workers: int | None = None, parallel_min: int = PARALLEL_MIN_FILES):
         self.root = Path(root).resolve()
-        self.workers = workers if workers is not None else (os.cpu_count() or 1)
+        if workers is None:
+            from content_model.workers import usable_cores
+
+            workers = usable_cores()
+        self.workers = workers
         self.parallel_min = parallel_min
         self.settings = settings or site_settings()
         self.cache_folder = cache

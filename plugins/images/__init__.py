@@ -46,6 +46,8 @@ from pelican import signals
 from pelican.contents import Article, Page
 from pelican.generators import StaticGenerator
 
+from content_model.workers import usable_cores
+
 from . import process
 from .process import ImagePlan, ImageProblem, RenderSettings
 
@@ -90,7 +92,7 @@ def read_settings(settings: dict) -> dict:
         cache = os.path.join(os.path.dirname(os.path.abspath(settings["PATH"])), cache)
     values["IMAGES_CACHE_PATH"] = cache
     values["IMAGES_OUTPUT_DIR"] = values["IMAGES_OUTPUT_DIR"].strip("/")
-    values["IMAGES_WORKERS"] = int(values["IMAGES_WORKERS"]) or os.cpu_count() or 1
+    values["IMAGES_WORKERS"] = int(values["IMAGES_WORKERS"]) or usable_cores()
     values["render"] = RenderSettings(
         widths=widths,
         webp_quality=int(values["IMAGES_WEBP_QUALITY"]),

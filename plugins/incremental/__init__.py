@@ -57,6 +57,7 @@ from pelican.writers import FileOverwriteFailedError, Writer
 
 from content_model import write_article_page
 from content_model.output import place, write_atomically
+from content_model.workers import usable_cores
 
 from . import quick
 
@@ -601,7 +602,7 @@ CHILDREN: list[int] = []
 
 
 def can_prerender(generators, config: dict) -> bool:
-    if not (config["enabled"] and config["prerender"] and (os.cpu_count() or 1) > 1):
+    if not (config["enabled"] and config["prerender"] and usable_cores() > 1):
         return False
     if "fork" not in multiprocessing.get_all_start_methods():
         return False

@@ -49,6 +49,7 @@ from pelican import signals
 from pelican.generators import Generator
 
 from content_model.output import files_under, link_file, write_atomically
+from content_model.workers import usable_cores
 
 from .canonical import CANONICAL_FORMAT, ENTRY_FILE, BundleFormatError, canonicalise_bundle
 
@@ -380,7 +381,7 @@ def build_index(pelican, listing: dict[str, list[int]] | None = None,
     (cache / "shards").mkdir(parents=True, exist_ok=True)
     stale = [unit for unit in units if not (cache / "shards" / unit.key / ENTRY_FILE).is_file()]
     if stale:
-        workers = min(len(stale), int(options["SEARCH_WORKERS"]) or os.cpu_count() or 1)
+        workers = min(len(stale), int(options["SEARCH_WORKERS"]) or usable_cores())
         with ThreadPoolExecutor(max_workers=workers) as pool:
             # list(): raise the first failure (after the other runs ended) rather than drop it
             list(pool.map(lambda unit: index_unit(output, unit, cache, pagefind_options), stale))
