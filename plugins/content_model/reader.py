@@ -228,5 +228,6 @@ def read_ahead(generator) -> int:
                 read += 1
     finally:
         _POOL_READER.clear()
+    workers.release_free_memory()
     logger.debug("content_model: %d of %d article files read ahead by %d workers", read, len(paths), count)
     return read
