@@ -230,3 +230,41 @@ def test_list_items_are_right_for_each_pages_depth_and_language(dev_site):
             item_lang = page(dev_site, f"{target}/index.html").html["lang"]
             assert item.get("lang") == (None if item_lang == page_lang else item_lang), (relative, href)
     assert len(seen) > 20 and any(len(on) > 3 for on in seen.values())
+
+
+@pytest.mark.parametrize(("current", "expected"), [
+    (1, [1, 2, 3, None, 13]),
+    (4, [1, 2, 3, 4, 5, 6, None, 13]),
+    (7, [1, None, 5, 6, 7, 8, 9, None, 13]),
+    (10, [1, None, 8, 9, 10, 11, 12, 13]),
+    (13, [1, None, 11, 12, 13]),
+])
+def test_page_window_links_the_ends_and_the_pages_around_the_current_one(current, expected):
+    from listing_pages import page_window
+
+    assert page_window(current, 13) == expected
+    assert page_window(1, 1) == [1] and page_window(2, 3) == [1, 2, 3]
+
+
+def test_a_long_listing_links_a_window_of_pages_not_every_page(tmp_path, browser):
+    """Thirteen pages of one topic: each page links the first, the last, its neighbours and Previous/Next, with an
+    ellipsis for the pages left out, and passes the Nu checker and axe."""
+    site = make_site(tmp_path, fixture_files(), registry=REGISTRY,
+                     PAGINATED_TEMPLATES={"index": None, "section": None, "topic": 2, "official": 20, "person": 20})
+    seventh = page(site, "topics/public-transport/page/7/index.html")
+    nav = seventh.select_one("nav.app-pagination")
+    assert [li.get_text(strip=True) for li in nav.select("li")] == [
+        "Previous page", "Page 1", "…", "Page 5", "Page 6", "Page 7", "Page 8", "Page 9", "…", "Page 13", "Next page"]
+    assert nav.select_one("[aria-current=page]").get_text() == "Page 7"
+    assert [a["href"] for a in nav.select("a")][1:3] == ["../../../../topics/public-transport/",
+                                                      "../../../../topics/public-transport/page/5/"]
+    last = page(site, "topics/public-transport/page/13/index.html")
+    assert [li.get_text(strip=True) for li in last.select("nav.app-pagination li")] == [
+        "Previous page", "Page 1", "…", "Page 11", "Page 12", "Page 13"]
+    kinds = ["topics/public-transport/page/7/index.html", "zh/topics/public-transport/page/7/index.html"]
+    messages = checkers.run_vnu([site.output / k for k in kinds])
+    assert not messages, checkers.format_vnu(messages)
+    with checkers.serve_directory(site.output) as base:
+        for kind in kinds:
+            violations = checkers.run_axe(browser, f"{base}/{kind}")
+            assert not violations, (kind, checkers.format_axe(violations))

@@ -271,9 +271,29 @@ def forget_list_items(env) -> None:
     env.portal_list_items_lang = None
 
 
-def add_list_item(generator) -> None:
+def page_window(current: int, last: int, around: int = 2) -> list[int | None]:
+    """The page numbers a pagination bar links: the first and last page and ``around`` pages either side of the
+    current one, None where numbers are left out (shown as an ellipsis; a gap of one page shows that page).
+
+    A listing of 10,000 articles has hundreds of pages: a link to each from each page would be hundreds of links
+    to tab through on every page (and hundreds of thousands of links to render); archives serve browsing by date.
+    """
+    shown = sorted({1, last, *range(max(1, current - around), min(last, current + around) + 1)})
+    window: list[int | None] = []
+    previous = 0
+    for number in shown:
+        if number - previous == 2:
+            window.append(number - 1)
+        elif number - previous > 2:
+            window.append(None)
+        window.append(number)
+        previous = number
+    return window
+
+
+def add_globals(generator) -> None:
     forget_list_items(generator.env)
-    generator.env.globals["list_item"] = list_item
+    generator.env.globals.update(list_item=list_item, page_window=page_window)
 
 
 def start_feed_cache(pelican) -> None:
@@ -293,5 +313,5 @@ def register() -> None:
     ``initialized`` and ``finalized`` bracket one build, so the feed cache knows which entries it used."""
     signals.get_generators.connect(get_generators)
     signals.initialized.connect(start_feed_cache)
-    signals.generator_init.connect(add_list_item)
+    signals.generator_init.connect(add_globals)
     signals.finalized.connect(prune_feed_cache)
