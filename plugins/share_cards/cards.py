@@ -129,7 +129,9 @@ def wrap(text: str, font, width: float, max_lines: int) -> tuple[list[str], bool
     lines: list[str] = []
     line = ""
     for unit in break_units(text):
-        if unit == " " and not line:
+        if unit == " ":
+            if line:
+                line += unit  # measured without its trailing space, the line is the one that already fit
             continue
         candidate = line + unit
         if font.getlength(candidate.rstrip()) <= width:
@@ -140,8 +142,6 @@ def wrap(text: str, font, width: float, max_lines: int) -> tuple[list[str], bool
             line = ""
             if len(lines) > max_lines:
                 break
-        if unit == " ":
-            continue
         while font.getlength(unit) > width:  # longer than a line: split it by characters
             cut = len(unit) - 1
             while cut > 1 and font.getlength(unit[:cut]) > width:
