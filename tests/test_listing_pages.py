@@ -189,16 +189,20 @@ def test_listing_order_is_deterministic_for_equal_dates(tmp_path):
     assert titles == ["Same a", "Same b", "Same c"]
 
 
+def assert_nu_and_axe_pass(site, kinds: list[str], browser) -> None:
+    messages = checkers.run_vnu([site.output / k for k in kinds])
+    assert not messages, checkers.format_vnu(messages)
+    with checkers.serve_directory(site.output) as base:
+        for kind in kinds:
+            violations = checkers.run_axe(browser, f"{base}/{kind}")
+            assert not violations, (kind, checkers.format_axe(violations))
+
+
 def test_new_page_kinds_pass_nu_and_axe(dev_site, browser):
     kinds = ["topics/index.html", "topics/public-transport/index.html", "topics/public-transport/page/2/index.html",
              "officials/index.html", "officials/tao-minghui/index.html", "people/zhou-yiran/index.html",
              "zh/topics/public-transport/index.html", "zh/officials/tao-minghui/index.html"]
-    messages = checkers.run_vnu([dev_site.output / k for k in kinds])
-    assert not messages, checkers.format_vnu(messages)
-    with checkers.serve_directory(dev_site.output) as base:
-        for kind in kinds:
-            violations = checkers.run_axe(browser, f"{base}/{kind}")
-            assert not violations, (kind, checkers.format_axe(violations))
+    assert_nu_and_axe_pass(dev_site, kinds, browser)
 
 
 def test_list_items_are_right_for_each_pages_depth_and_language(dev_site):
@@ -262,9 +266,4 @@ def test_a_long_listing_links_a_window_of_pages_not_every_page(tmp_path, browser
     assert [li.get_text(strip=True) for li in last.select("nav.app-pagination li")] == [
         "Previous page", "Page 1", "…", "Page 11", "Page 12", "Page 13"]
     kinds = ["topics/public-transport/page/7/index.html", "zh/topics/public-transport/page/7/index.html"]
-    messages = checkers.run_vnu([site.output / k for k in kinds])
-    assert not messages, checkers.format_vnu(messages)
-    with checkers.serve_directory(site.output) as base:
-        for kind in kinds:
-            violations = checkers.run_axe(browser, f"{base}/{kind}")
-            assert not violations, (kind, checkers.format_axe(violations))
+    assert_nu_and_axe_pass(site, kinds, browser)

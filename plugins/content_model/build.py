@@ -62,7 +62,7 @@ def build(settings_file: str | Path, overrides: dict | None = None, fatal: str =
     from pelican.settings import read_settings
 
     configure_logging(fatal, verbose)
-    warnings = _WarningCounter()
+    warnings = WarningCounter()
     logging.getLogger().addHandler(warnings)
     try:
         settings = read_settings(str(settings_file), override=dict(overrides or {}))
@@ -98,7 +98,9 @@ def build(settings_file: str | Path, overrides: dict | None = None, fatal: str =
     return settings
 
 
-class _WarningCounter(logging.Handler):
+class WarningCounter(logging.Handler):
+    """Counts the warnings and errors logged while it is installed."""
+
     def __init__(self) -> None:
         super().__init__(level=logging.WARNING)
         self.count = 0

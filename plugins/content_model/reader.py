@@ -149,15 +149,6 @@ class PortalMarkdownReader(BaseReader):
 _POOL_READER: list = []
 
 
-class _HeldWarnings(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(level=logging.WARNING)
-        self.count = 0
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.count += 1
-
-
 def _read_chunk(paths: list[str]) -> bytes:
     """Read ``paths`` in a worker: ``(path, content, metadata)`` for each file read without an exception or a
     logged warning (the build reads the others itself, so what they say is said, and counted, as usual), pickled
@@ -167,8 +158,10 @@ def _read_chunk(paths: list[str]) -> bytes:
 
     from pelican.readers import _filter_discardable_metadata
 
+    from .build import WarningCounter
+
     reader, settings = _POOL_READER
-    held = _HeldWarnings()
+    held = WarningCounter()
     root = logging.getLogger()
     root.handlers, root.level = [held], min(root.level, logging.WARNING)
     results = []
