@@ -201,6 +201,20 @@ def test_articles_read_ahead_on_every_core_give_the_output_of_one_core(tmp_path,
     assert "Story 3" in serial.read("2026/01/story-3/index.html")
 
 
+def test_a_reading_worker_that_dies_only_costs_time(tmp_path, monkeypatch):
+    import os
+
+    import content_model.reader
+
+    serial = make_site(tmp_path / "serial", _many_articles(), PORTAL_READ_WORKERS=1)
+    counts = _counted_read_ahead(monkeypatch)
+    monkeypatch.setattr(content_model.reader, "_read_chunk", lambda paths: os._exit(1))
+    pooled = make_site(tmp_path / "pooled", _many_articles(), PORTAL_READ_WORKERS=2, PORTAL_READ_PARALLEL_MIN=1)
+    assert counts == [0]
+    written = sorted(p.relative_to(serial.output) for p in serial.output.rglob("*") if p.is_file())
+    assert all((serial.output / p).read_bytes() == (pooled.output / p).read_bytes() for p in written)
+
+
 def test_articles_read_ahead_report_problems_as_one_core_does(tmp_path, monkeypatch):
     """Problems found while reading (a file that is not UTF-8, an unknown official) are reported in the same
     words, with the same lines, whether the file was read by a worker or by the build."""

@@ -201,6 +201,8 @@ def read_ahead(generator) -> int:
     count = int(settings.get("PORTAL_READ_WORKERS") or workers.usable_cores())
     if not isinstance(reader, PortalMarkdownReader) or count < 2 or not getattr(readers, "_cache_data_policy", False):
         return 0
+    if not workers.can_fork():  # the workers use the build's reader as it is in memory
+        return 0
     files = generator.get_files(settings["ARTICLE_PATHS"], exclude=settings["ARTICLE_EXCLUDES"])
     # A file the cache knows is nearly always unchanged (an edit build): it is left to the build, which checks
     # its stamp, so only files the cache has never seen are hashed twice.
@@ -219,6 +221,8 @@ def read_ahead(generator) -> int:
             for path, content, metadata in unpickler.load():
                 readers.cache_data(path, (content, metadata))
                 read += 1
+    except Exception as exc:  # noqa: BLE001 - a worker that died only costs time: the build reads the rest
+        logger.debug("content_model: reading ahead stopped (%s: %s)", type(exc).__name__, exc)
     finally:
         _POOL_READER.clear()
     workers.release_free_memory()

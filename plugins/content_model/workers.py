@@ -19,6 +19,11 @@ def usable_cores() -> int:
     return os.cpu_count() or 1
 
 
+def can_fork() -> bool:
+    """Whether workers can be forked (they then share the parent's memory: its modules, caches and data)."""
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
 def pool_map(function: Callable, jobs: list, workers: int, chunks_per_worker: int = 8) -> Iterator:
     """``function`` over ``jobs`` in worker processes, results in the order of ``jobs`` as they come.
 
@@ -28,7 +33,7 @@ def pool_map(function: Callable, jobs: list, workers: int, chunks_per_worker: in
     end. Logging resets its locks after a fork, so threads in the parent (a test server) are no danger to workers
     that only compute and write files.
     """
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    method = "fork" if can_fork() else "spawn"
     workers = max(1, min(workers, len(jobs)))
     chunksize = max(1, len(jobs) // (workers * chunks_per_worker))
     with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method)) as pool:

@@ -30,9 +30,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from content_model.workers import usable_cores
 from pelican import signals
 from pelican.generators import ArticlesGenerator
+
+from content_model.workers import run_all, usable_cores
 
 from .cards import CARD_VERSION, HEIGHT, MIME_TYPE, SUFFIX, WIDTH, CardSpec, render_logo, render_to_cache, warm
 
@@ -127,13 +128,10 @@ def card_meta(article, sections: dict, lang: str) -> str:
 
 
 def draw_missing(specs: list[CardSpec], config: dict) -> None:
-    from content_model.workers import run_all
-
-    if len(specs) > config["pool_min"] and config["workers"] > 1:
+    pooled = len(specs) > config["pool_min"] and config["workers"] > 1
+    if pooled:
         warm(specs)  # identity bands and fonts, made once here instead of once per (forked) worker
-        run_all(render_to_cache, specs, config["workers"])
-    else:
-        run_all(render_to_cache, specs, 1)
+    run_all(render_to_cache, specs, config["workers"] if pooled else 1)
 
 
 def add_cards(generators) -> None:
