@@ -114,7 +114,7 @@ class Fingerprinter:
     def __init__(self) -> None:
         self._shallow: dict[int, tuple[object, str]] = {}
         self._terms: dict[int, tuple[object, str]] = {}
-        self._values: dict[tuple[int, int], tuple[object, str]] = {}  # depth 1 only (see ``value``)
+        self._values: dict[int, tuple[object, str]] = {}  # objects met at depth 1 (see ``value``)
         self._plain: dict[int, tuple[object, str]] = {}  # objects with __fingerprint__
 
     @staticmethod
@@ -204,11 +204,11 @@ class Fingerprinter:
             return self._value(obj, depth)
         # A page's direct arguments' parts are shared by many pages (every archive page passes the whole archive;
         # every article its terms): each is digested once per build. Data is final once writing starts.
-        memo = self._values.get((id(obj), depth))
+        memo = self._values.get(id(obj))
         if memo is not None and memo[0] is obj:
             return memo[1]
         digest = self._value(obj, depth)
-        self._values[(id(obj), depth)] = (obj, digest)
+        self._values[id(obj)] = (obj, digest)
         return digest
 
     def _value(self, obj, depth: int) -> str:
