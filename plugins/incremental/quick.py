@@ -36,6 +36,9 @@ import contextlib
 import hashlib
 import logging
 import os
+import shutil
+import tempfile
+import threading
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -183,35 +186,112 @@ def apply_body_edit(settings: dict, inputs: snapshot.Inputs, manifest: dict | No
     except Exception as exc:  # noqa: BLE001 - anything unexpected: the full build is always right
         logger.debug("incremental: a full build is needed: %s: %s", type(exc).__name__, exc)
         return False
-    if not snapshot.put_in_place(settings, manifest):
-        return False
-    output = Path(settings["OUTPUT_PATH"])
+    # Patched from the saved build's files (the bytes put_in_place puts in the output), so the search index can be
+    # made while the output is put in place: Pagefind re-indexing the page's shard is most of this path's time.
+    saved = snapshot.snapshot_dir(settings) / "files"
     patched = {}
     for name, shown in shown_in.items():
-        text = (output / name).read_text(encoding="utf-8")
-        if len(text) != shown["length"]:  # the snapshot's sizes matched: a file of another format
+        try:
+            text = (saved / name).read_text(encoding="utf-8")
+        except OSError:
+            return False
+        if len(text) != shown["length"]:  # a saved file of another size: put_in_place would refuse it too
             return False
         values = [(record["fragments"][key], new) for key, new in fragments.items()] if name == record["page"] else []
         patched[name] = _patch(text, shown, relative, article, values)
-    for name, text in patched.items():
-        write_atomically(output / name, text.encode("utf-8"))
     changed = sorted(patched)
-    if "search" in settings.get("PLUGINS", ()):
-        from search import on_finalized as index_site, search_settings
-
-        # Every page with its stamp: the saved ones as saved (they are in place), the patched ones anew.
-        listing = {name: [dev, inode, size, mtime] for name, (size, inode, dev, mtime) in manifest["files"].items()
-                   if name.endswith(".html")}
-        for name in changed:
-            info = os.stat(output / name)
-            listing[name] = [info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns]
-        replaced = index_site(SimpleNamespace(settings=settings, output_path=settings["OUTPUT_PATH"]),
-                              listing=listing, changed=changed)
-        changed += [search_settings(settings)["SEARCH_BUNDLE_DIR"].strip("/") + "/"] if replaced is None else replaced
+    output = Path(settings["OUTPUT_PATH"])
+    with _search_alongside(settings, manifest, patched, saved) as search:
+        placed = snapshot.put_in_place(settings, manifest)
+        if placed:
+            for name, text in patched.items():
+                write_atomically(output / name, text.encode("utf-8"))
+        replaced = search.finish(placed)
+    if not placed:
+        return False
+    changed += replaced
     snapshot.save(settings, inputs, manifest["quick"], previous=manifest, changed=changed)
     logger.info("incremental: only the body of %s changed: %d file(s) patched, the search index updated", relative,
                 len(patched))
     return True
+
+
+class _Search:
+    """The search index of a patched build, made in a thread while the output is put in place (``finish``)."""
+
+    def __init__(self, settings: dict, manifest: dict, patched: dict[str, str], saved: Path, staging: Path) -> None:
+        from search import on_finalized as index_site
+
+        # Every page with its stamp: the saved ones as saved (read from ``saved``), the patched ones from staging.
+        listing = {name: [dev, inode, size, mtime] for name, (size, inode, dev, mtime) in manifest["files"].items()
+                   if name.endswith(".html")}
+        overrides = {}
+        for name, text in patched.items():
+            path = staging / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+            info = os.stat(path)
+            listing[name] = [info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns]
+            overrides[name] = str(path)
+        self.settings = settings
+        self.ready = threading.Event()
+        self.placed = False
+        self.outcome: dict = {}
+        pelican = SimpleNamespace(settings=settings, output_path=settings["OUTPUT_PATH"])
+
+        def index() -> None:
+            try:
+                self.outcome["replaced"] = index_site(pelican, listing=listing, changed=sorted(patched), source=saved,
+                                                      overrides=overrides, output_ready=self.output_ready)
+            except BaseException as exc:  # noqa: BLE001 - raised again in the build's thread (``finish``)
+                self.outcome["error"] = exc
+
+        self.thread = threading.Thread(target=index, name="search-index", daemon=True)
+        self.thread.start()
+
+    def output_ready(self) -> bool:
+        self.ready.wait()
+        return self.placed
+
+    def finish(self, placed: bool) -> list[str] | bool:
+        """Let the index go into the output (``placed``) or not, wait for it: the output folders it replaced."""
+        from search import search_settings
+
+        self.placed = placed
+        self.ready.set()
+        self.thread.join()
+        if "error" in self.outcome:
+            raise self.outcome["error"]
+        if not placed:
+            return False
+        replaced = self.outcome.get("replaced")
+        return [search_settings(self.settings)["SEARCH_BUNDLE_DIR"].strip("/") + "/"] if replaced is None else replaced
+
+
+class _NoSearch:
+    def finish(self, placed: bool) -> list[str] | bool:
+        return [] if placed else False
+
+
+@contextlib.contextmanager
+def _search_alongside(settings: dict, manifest: dict, patched: dict[str, str], saved: Path):
+    """``_Search`` when the search plugin is on (its staging folder removed afterwards), else nothing to do."""
+    if "search" not in settings.get("PLUGINS", ()):
+        yield _NoSearch()
+        return
+    cache = Path(settings["CACHE_PATH"])
+    cache.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix="patched-", dir=cache))
+    search = None
+    try:
+        search = _Search(settings, manifest, patched, saved, staging)
+        yield search
+    finally:
+        if search is not None and search.thread.is_alive():  # the body above raised: let the thread end untouched
+            search.placed = False
+            search.ready.set()
+            search.thread.join()
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _patch(text: str, shown: dict, relative: str, article, more: list[tuple[list[int], str]]) -> str:

@@ -39,6 +39,7 @@ import subprocess
 import sys
 import tempfile
 from collections import defaultdict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import metadata
@@ -178,15 +179,18 @@ def language_key(head: bytes) -> str:
 
 
 def indexed_pages(output: Path, bundle_dir: str, known: dict | None = None,
-                  listing: dict[str, list[int]] | None = None) -> list[IndexedPage]:
+                  listing: dict[str, list[int]] | None = None,
+                  overrides: dict[str, str] | None = None) -> list[IndexedPage]:
     """Every page of the output that Pagefind would index (those marked ``data-pagefind-body``), sorted.
 
     ``known`` (updated in place) maps each HTML file to what reading it gave last time, with its inode, size and
     modification time: a file with the same three is not read again. Pages kept from the last build by
     ``content_model.output.place`` keep their inode, so an edit build reads only the pages it rewrote.
     ``listing``, when the caller knows it, gives the output's HTML files with those stamps (``[device, inode, size,
-    modification time]``): the output is then neither walked nor stat-ed."""
+    modification time]``): the output is then neither walked nor stat-ed. ``overrides`` names the file to read for
+    some pages instead of theirs under ``output``."""
     known = {} if known is None else known
+    overrides = overrides or {}
     pages, seen = [], set()
     if listing is None:
         files = _html_files(output, bundle_dir)
@@ -195,7 +199,7 @@ def indexed_pages(output: Path, bundle_dir: str, known: dict | None = None,
                         and not relative.startswith(bundle_dir + "/")), key=lambda relative: relative.split("/"))
     for relative in files:
         seen.add(relative)
-        path = os.path.join(output, relative)
+        path = overrides.get(relative) or os.path.join(output, relative)
         if listing is None:
             info = os.stat(path)
             stamp = [info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns]
@@ -305,7 +309,8 @@ def run_pagefind(output: Path, destination: Path, options: list[str]) -> None:
         )
 
 
-def index_unit(output: Path, unit: Unit, cache: Path, options: list[str]) -> None:
+def index_unit(output: Path, unit: Unit, cache: Path, options: list[str],
+               overrides: dict[str, str] | None = None) -> None:
     """Run Pagefind over exactly ``unit``'s pages and store the canonical bundle at ``cache/shards/<key>``.
 
     The pages are linked into a staging folder with their output paths, so Pagefind sees only them and gives
@@ -316,7 +321,7 @@ def index_unit(output: Path, unit: Unit, cache: Path, options: list[str]) -> Non
         site = work / "site"
         made: set[Path] = set()
         for page in unit.pages:
-            link_file(output / page.path, site / page.path, made)
+            link_file((overrides or {}).get(page.path) or output / page.path, site / page.path, made)
         run_pagefind(site, work / "pagefind", options)
         try:
             canonicalise_bundle(work / "pagefind")
@@ -352,11 +357,17 @@ def manifest_text(shards: dict[str, list[Shard]]) -> str:
 
 
 def build_index(pelican, listing: dict[str, list[int]] | None = None,
-                changed: list[str] | None = None) -> list[str] | None:
+                changed: list[str] | None = None, source: Path | None = None,
+                overrides: dict[str, str] | None = None,
+                output_ready: Callable[[], bool] | None = None) -> list[str] | None:
     """Index the written site. A caller that patched a few pages of the last build's output in place (the
     incremental plugin's body-edit path) passes ``listing`` (see ``indexed_pages``) and ``changed``, those pages:
     then only the bundle folders of units holding a changed page are replaced, and their output-relative paths
-    (ending in "/") returned. None when the bundle was made anew."""
+    (ending in "/") returned. None when the bundle was made anew.
+
+    Such a caller may also index before the output is in place: pages are then read from ``source`` (a folder
+    holding the same files), or from the file ``overrides`` names for a page, and the output is touched only once
+    ``output_ready()`` returned True (nothing is placed, and None returned, when it returns False)."""
     options = search_settings(pelican.settings)
     if not options["SEARCH_PAGEFIND"]:
         return []
@@ -365,9 +376,12 @@ def build_index(pelican, listing: dict[str, list[int]] | None = None,
     cache = Path(pelican.settings["CACHE_PATH"]).resolve() / "search"
     pagefind_options = list(options["SEARCH_PAGEFIND_OPTIONS"])
     known = load_known_pages(cache / "pages.json")
-    pages = indexed_pages(output, options["SEARCH_BUNDLE_DIR"], known, listing)
+    read_from = Path(source).resolve() if source is not None else output
+    pages = indexed_pages(read_from, options["SEARCH_BUNDLE_DIR"], known, listing, overrides)
     save_known_pages(cache / "pages.json", known)
     if not pages:
+        if output_ready is not None and not output_ready():
+            return None
         shutil.rmtree(bundle, ignore_errors=True)
         # A site without articles: no bundle (the search page says search is unavailable), just the manifest.
         bundle.mkdir(parents=True)
@@ -384,7 +398,7 @@ def build_index(pelican, listing: dict[str, list[int]] | None = None,
         workers = min(len(stale), int(options["SEARCH_WORKERS"]) or usable_cores())
         with ThreadPoolExecutor(max_workers=workers) as pool:
             # list(): raise the first failure (after the other runs ended) rather than drop it
-            list(pool.map(lambda unit: index_unit(output, unit, cache, pagefind_options), stale))
+            list(pool.map(lambda unit: index_unit(read_from, unit, cache, pagefind_options, overrides), stale))
     logger.info("search: Pagefind ran for %d of %d shard bundle(s)%s", len(stale), len(units),
                 f" ({', '.join(unit.name for unit in stale)})" if stale else "")
 
@@ -399,6 +413,8 @@ def build_index(pelican, listing: dict[str, list[int]] | None = None,
             legacy.unlink(missing_ok=True)
 
     manifest = manifest_text(shards)
+    if output_ready is not None and not output_ready():
+        return None
     if changed is not None and _read_text(bundle / MANIFEST_FILE) == manifest:
         # The same shards over the same pages: only the units holding a changed page differ from the bundle.
         touched, replaced = set(changed), []
