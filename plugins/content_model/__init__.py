@@ -4,6 +4,8 @@ Adds:
 - ``PortalMarkdownReader`` for ``.md`` (``readers_init``): header parsed with line numbers, one reused Markdown
   instance, HTML sanitised with nh3, a plain-text summary;
 - the registries of officials, topics and people, loaded once per build (``article_generator_init``);
+- a cold build's article files read ahead on every core into Pelican's reader cache (``article_generator_init``,
+  ``reader.read_ahead``; the pools in ``workers``);
 - validation and conversion of each article's metadata into ``Topic``/``Official``/``Person`` terms
   (``article_generator_context``, which still fires when Pelican's reader cache served the file);
 - one ``ContentError`` listing every problem, raised before anything is written: before any article is read when

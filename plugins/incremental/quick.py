@@ -21,10 +21,11 @@ full build records what the next one needs (``Recorder``, saved with the snapsho
 settings, theme, plugins and libraries are unchanged and exactly one content file changed: an article whose body
 every output showing it was recorded for, which, read again through Pelican's reader and our plugins' signals, has
 no problem, logs no warning, keeps its face, and holds no image (nor did it); a changed body-derived value needs a
-recorded place in the page. Then it puts the last build's output in place (``snapshot.put_in_place``), replaces the
-body in each file showing it and each changed value's partial in the page (rendered alone), lets the search plugin
-re-index (only the shard holding that page changed) and saves the snapshot with the updated record.
-In every other case it returns False having written nothing, and the full build runs.
+recorded place in the page. Then it replaces, in the saved build's copy of each file showing the body, the body and
+each changed value's partial (rendered alone); lets the search plugin re-index the shard holding that page in a
+thread (from the saved pages and the patched one) while it puts the last build's output in place
+(``snapshot.put_in_place``) and writes the patched files; and saves the snapshot with the updated record.
+In every other case it returns False having written nothing to the output, and the full build runs.
 
 Signals (connected by the plugin's ``register``): ``initialized`` (a new record per build), ``content_object_init``
 (faces), ``all_generators_finalized`` (link targets); ``IncrementalWriter.render`` notes article pages.
@@ -253,7 +254,7 @@ class _Search:
         self.ready.wait()
         return self.placed
 
-    def finish(self, placed: bool) -> list[str] | bool:
+    def finish(self, placed: bool) -> list[str]:
         """Let the index go into the output (``placed``) or not, wait for it: the output folders it replaced."""
         from search import search_settings
 
@@ -263,14 +264,14 @@ class _Search:
         if "error" in self.outcome:
             raise self.outcome["error"]
         if not placed:
-            return False
+            return []
         replaced = self.outcome.get("replaced")
         return [search_settings(self.settings)["SEARCH_BUNDLE_DIR"].strip("/") + "/"] if replaced is None else replaced
 
 
 class _NoSearch:
-    def finish(self, placed: bool) -> list[str] | bool:
-        return [] if placed else False
+    def finish(self, placed: bool) -> list[str]:
+        return []
 
 
 @contextlib.contextmanager

@@ -16,7 +16,8 @@ appears in a dozen listings (home, section, topics, officials, people, archives)
 
 Signals: ``get_generators`` (returns ``ListingGenerator``, which runs after the articles generator),
 ``initialized`` and ``finalized`` (start and prune the feed cache of one build), ``generator_init`` (the
-``list_item`` global, with a fragment cache that lives as long as the generator's Jinja environment).
+``list_item`` global, with a fragment cache that lives as long as the generator's Jinja environment, and the
+``page_window`` global: the pages a pagination bar links).
 """
 
 from __future__ import annotations
