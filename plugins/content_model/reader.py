@@ -206,8 +206,9 @@ def read_ahead(generator) -> int:
     files = generator.get_files(settings["ARTICLE_PATHS"], exclude=settings["ARTICLE_EXCLUDES"])
     # A file the cache knows is nearly always unchanged (an edit build): it is left to the build, which checks
     # its stamp, so only files the cache has never seen are hashed twice.
+    known = getattr(readers, "_cache", None) or {}  # Pelican 4.12's reader cache (absolute path -> data)
     paths = [path for path in (os.path.abspath(os.path.join(generator.path, name)) for name in sorted(files))
-             if path.endswith(".md") and path not in readers._cache]
+             if path.endswith(".md") and path not in known]
     if len(paths) < int(settings.get("PORTAL_READ_PARALLEL_MIN", 300)):
         return 0
     chunk = max(1, min(100, len(paths) // (count * 8)))
