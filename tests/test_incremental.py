@@ -263,6 +263,41 @@ def _counting_build(root: Path, **overrides) -> dict:
     return counts
 
 
+def _child_exited(shared, limit: float = 60.0) -> None:
+    """In the parent: wait until the pre-rendering child has exited (and reap it), so what it rendered does not
+    depend on how fast either process runs."""
+    import time
+
+    deadline = time.monotonic() + limit
+    while shared._child_running():
+        assert time.monotonic() < deadline, "the pre-rendering child did not finish"
+        time.sleep(0.005)
+
+
+def _parent_waits_for_the_child_before_listings(monkeypatch) -> None:
+    """The parent writes its articles, then waits for the child to finish every listing page before taking one:
+    the pages the child made do not depend on the machine's speed."""
+    import os
+
+    import incremental
+
+    parent = os.getpid()
+    original = incremental.SharedPages.during
+
+    def during(self, generator, generate_output, last=False):
+        numbered = original(self, generator, generate_output, last)
+        if os.getpid() != parent:
+            return numbered
+
+        def after_the_child(writer):
+            _child_exited(self)
+            return numbered(writer)
+
+        return after_the_child
+
+    monkeypatch.setattr(incremental.SharedPages, "during", during)
+
+
 @pytest.mark.parametrize("child_fails", [False, True], ids=["child renders listings", "child fails"])
 def test_listing_pages_prerendered_by_a_forked_child_equal_a_plain_build(tmp_path, monkeypatch, child_fails):
     """On a cold build the child renders listing pages while the parent writes articles: the parent finds them in
@@ -279,6 +314,7 @@ def test_listing_pages_prerendered_by_a_forked_child_equal_a_plain_build(tmp_pat
             raise RuntimeError("the child fails")
 
         monkeypatch.setattr(incremental.PrerenderWriter, "write_file", broken)
+    _parent_waits_for_the_child_before_listings(monkeypatch)
     counts = _counting_build(forked, INCREMENTAL_PRERENDER=True, INCREMENTAL_PRERENDER_MIN_ARTICLES=0)
     if child_fails:
         assert counts["hits"] == 0
@@ -303,6 +339,28 @@ def _slow_child(monkeypatch, seconds: float) -> None:
         return original(self, *args, **kwargs)
 
     monkeypatch.setattr(incremental.PrerenderWriter, "page_key", slow)
+
+
+def _child_holds_its_first_page_until_the_parent_passes(monkeypatch) -> None:
+    """The child takes its first page (the first of the last listing generator) and keeps it until the parent has
+    taken the page after it: the parent meets a page the child holds however fast either process runs."""
+    import time
+
+    import incremental
+
+    original = incremental.SharedPages.child_takes
+    held = []
+
+    def child_takes(self, name):
+        offset = original(self, name)
+        if offset not in (None, -1) and not held:
+            held.append(offset)
+            deadline = time.monotonic() + 60
+            while self.table[offset + self.SLOT] == self.FREE and time.monotonic() < deadline:
+                time.sleep(0.001)
+        return offset
+
+    monkeypatch.setattr(incremental.SharedPages, "child_takes", child_takes)
 
 
 def _counting_shared_build(root: Path, **overrides) -> dict:
@@ -334,7 +392,7 @@ def test_parent_and_child_take_turns_on_listing_pages(tmp_path, monkeypatch):
     write_content(plain / "content", files())
     write_content(shared / "content", files())
     run_build(plain, INCREMENTAL_PRERENDER=False)
-    _slow_child(monkeypatch, 0.05)
+    _child_holds_its_first_page_until_the_parent_passes(monkeypatch)
     counts = _counting_shared_build(shared)
     pages = counts["hits"] + counts["misses"]
     assert counts["from_child"] >= 1, counts  # the parent used pages the child made...
@@ -349,7 +407,6 @@ def test_article_pages_the_child_takes_from_the_back_equal_the_parents(tmp_path,
     """A slow parent leaves article pages to the child, which renders them as the parent would: with relative URLs
     in a development build (pelicanconf), so their asset and link paths are this page's, not SITEURL's."""
     import os
-    import time
 
     import incremental
 
@@ -360,12 +417,13 @@ def test_article_pages_the_child_takes_from_the_back_equal_the_parents(tmp_path,
     parent = os.getpid()
     original = incremental.IncrementalWriter.page_key
 
-    def slow_in_the_parent(self, template, localcontext, global_context):
-        if os.getpid() == parent and "article" in localcontext:
-            time.sleep(0.2)
+    def child_first_in_the_parent(self, template, localcontext, global_context):
+        if os.getpid() == parent and "article" in localcontext and incremental.SHARED:
+            # the parent holds its first article; the child renders its listings, then every other article
+            _child_exited(incremental.SHARED[0])
         return original(self, template, localcontext, global_context)
 
-    monkeypatch.setattr(incremental.IncrementalWriter, "page_key", slow_in_the_parent)
+    monkeypatch.setattr(incremental.IncrementalWriter, "page_key", child_first_in_the_parent)
     counts = _counting_shared_build(shared)
     assert counts["from_child"] > 12, counts  # more than the listing pages: article pages came from the child too
     assert digests(shared / "output") == digests(plain / "output")
