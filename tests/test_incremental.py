@@ -245,12 +245,14 @@ def test_feeds_are_rebuilt_only_when_an_item_changed(tmp_path):
         assert counts == {"hits": counts["hits"], "misses": 0} and counts["hits"] > 10
         unchanged = counts["hits"]
         edit_body(tmp_path / "content")
+        shutil.rmtree(tmp_path / "cache" / "last-build")  # a full build, not the body-edit path
         run_build(tmp_path)
     carrying = sorted(
         str(p.relative_to(site.output)) for p in site.output.rglob("*.xml")
         if "Edited body of story 1." in p.read_text(encoding="utf-8")
     )
-    # Atom feeds carry the body: the site, English, its section and topics and official feeds (RSS only summaries).
+    # Atom feeds carry the body: the site, English, its section and topics and official feeds; the edit is in the
+    # first sentence, so the summary RSS feeds carry changed too.
     assert len(carrying) >= 4
     assert counts["misses"] == len(carrying) and counts["hits"] == unchanged - len(carrying)
 
@@ -515,7 +517,7 @@ def test_objects_digested_by_their_repr_hold_only_plain_values(tmp_path):
 
     def collect(generator, writer):
         for item in generator.articles + generator.translations:
-            seen.extend([*item.share, item.social])
+            seen.extend([*item.share, item.social, item.share_target])
 
     def plain(value) -> bool:
         if isinstance(value, (list, tuple)):
@@ -529,7 +531,7 @@ def test_objects_digested_by_their_repr_hold_only_plain_values(tmp_path):
     finally:
         signals.article_writer_finalized.disconnect(collect)
     kinds = {type(value).__name__ for value in seen}
-    assert kinds == {"ShareLink", "SocialMeta"} and len(seen) > 9 * 10
+    assert kinds == {"ShareLink", "SocialMeta", "ShareTarget"} and len(seen) > 9 * 10
     for value in seen:
         assert hasattr(type(value), "__fingerprint__")
         for field in dataclasses.fields(value):
@@ -537,8 +539,9 @@ def test_objects_digested_by_their_repr_hold_only_plain_values(tmp_path):
     # Any field's change changes the digest.
     link = next(value for value in seen if type(value).__name__ == "ShareLink")
     social = next(value for value in seen if type(value).__name__ == "SocialMeta")
+    target = next(value for value in seen if type(value).__name__ == "ShareTarget")
     digest = Fingerprinter().value
-    for value in (link, social):
+    for value in (link, social, target):
         for field in dataclasses.fields(value):
             before = getattr(value, field.name)
             after = before + ([("property", "og:x", "y")] if isinstance(before, list) else
@@ -582,6 +585,14 @@ def assert_equals_cold_build(root: Path, publish: bool = False, **overrides) -> 
     assert [name for name in expected.keys() | warm.keys() if warm.get(name) != expected.get(name)] == []
 
 
+def assert_a_full_build_after_patches_equals_cold_build(site: Path, publish: bool, conf: dict) -> None:
+    edit_title(site / "content")  # other pages show the title: a full build
+    with pelican_runs() as runs:
+        run_build(site, publish, **conf)
+    assert len(runs) == 1
+    assert_equals_cold_build(site, publish, **conf)
+
+
 QUICK_EDITS = {
     # an English article the feeds carry, edited twice (the second patch uses what the first one recorded), the
     # second time with a new intrasite link to another article
@@ -621,11 +632,7 @@ def test_a_body_edit_patches_the_files_showing_that_body_without_a_full_build(tm
         if "reading time" in request.node.name:
             assert b"about 2 minutes" in page.read_bytes() or "约2分钟".encode() in page.read_bytes()
         assert_equals_cold_build(site, publish, **conf)
-    edit_title(site / "content")  # a full build after patched ones
-    with pelican_runs() as runs:
-        run_build(site, publish, **conf)
-    assert len(runs) == 1
-    assert_equals_cold_build(site, publish, **conf)
+    assert_a_full_build_after_patches_equals_cold_build(site, publish, conf)
 
 
 def page_of(site: Path, relative: str) -> str:
@@ -635,11 +642,96 @@ def page_of(site: Path, relative: str) -> str:
     return manifest["quick"]["articles"][relative]["page"]
 
 
+def replace_in(content: Path, relative: str, old: str, new: str) -> None:
+    path = content / relative
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def add_summary_line(content: Path, relative: str, summary: str) -> None:
+    replace_in(content, relative, "\n\n", f"\nSummary: {summary}\n\n")
+
+
+SUMMARY_EDITS = {
+    # story 5 (no Summary: header) is the newest: its first paragraph is its summary in every listing, the site's
+    # and its section's, topics' and people's feeds (RSS and Atom), its meta tags, JSON-LD and share links
+    "derived summary, twice": [
+        lambda c: replace_in(c, "articles/2026/story-5.md", "Body of story 5.", "Changed: the plan & its <costs>."),
+        lambda c: replace_in(c, "articles/2026/story-5.md", "Changed: the plan", "Changed again: the \"plan\""),
+    ],
+    "a Summary: line, quotes and ampersands": [
+        lambda c: add_summary_line(c, "articles/2026/story-3.md", "First summary"),
+        lambda c: replace_in(c, "articles/2026/story-3.md", "Summary: First summary",
+                             "Summary: The council's \"plan\" & <budget>, explained"),
+    ],
+    "Chinese": [lambda c: replace_in(c, "articles/2026/story-1.zh.md", "The new line", "新线路连接江滨区与机场。")],
+    # the head's places move the dateline's reading time, which the next edit changes (1 -> 2 minutes)
+    "summary, then the reading time": [
+        lambda c: replace_in(c, "articles/2026/story-4.md", "Body of story 4.", "A much longer first sentence."),
+        lambda c: append_to_body(c, "articles/2026/story-4.md", "More words about the plan. " * 60),
+    ],
+    "summary and body of an older story": [
+        lambda c: replace_in(c, "articles/2026/story-0.md", "Body of story 0.", "An older story, summarised anew."),
+        lambda c: append_to_body(c, "articles/2026/story-0.md", "A correction to the older story."),
+    ],
+}
+
+
+@pytest.mark.parametrize("publish", [False, True], ids=["development build", "publish build"])
+@pytest.mark.parametrize("edits", SUMMARY_EDITS.values(), ids=SUMMARY_EDITS.keys())
+def test_a_summary_edit_patches_every_file_showing_that_summary_without_a_full_build(tmp_path, publish, edits):
+    """An edit of an article's summary (its first paragraph when it has no ``Summary:``, or that line) patches its
+    page (meta tags, JSON-LD, share links), the listings and the feeds showing it: output equal to a cold build."""
+    conf = {"FEED_MAX_ITEMS": 3}
+    if publish:
+        conf["SITEURL"] = "https://news.example.org"
+    site = tmp_path / "site"
+    make_site(site, files(), publish=publish, **conf)
+    for number, edit in enumerate(edits):
+        edit(site / "content")
+        with pelican_runs() as runs:
+            run_build(site, publish, **conf)
+        assert runs == [], f"edit {number + 1} ran a full build"
+        assert_equals_cold_build(site, publish, **conf)
+    assert_a_full_build_after_patches_equals_cold_build(site, publish, conf)
+
+
+UNRECORDED_SUMMARY_PLACES = {
+    # the article page shows it once more, in an ``abstract`` meta tag
+    "article page": ("article.html", "{% block meta %}\n",
+                     '{% block meta %}\n<meta name="abstract" content="{{ article.summary }}">\n'),
+    # listings show it twice per story
+    "listing": ("partials/article_list_item.html", "</li>",
+                '<p class="app-list__summary">{{ item.summary }}</p></li>'),
+}
+
+
+@pytest.mark.parametrize("template, old, new", UNRECORDED_SUMMARY_PLACES.values(), ids=UNRECORDED_SUMMARY_PLACES.keys())
+def test_a_summary_shown_where_it_is_not_recorded_takes_a_full_build(tmp_path, template, old, new):
+    """A theme that shows the summary somewhere the body-edit path does not know: an edit of the summary takes a
+    full build, whose output is right; an edit of the body alone is still patched."""
+    overrides = tmp_path / "templates"
+    (overrides / template).parent.mkdir(parents=True, exist_ok=True)
+    text = (REPO_ROOT / "theme/templates" / template).read_text(encoding="utf-8")
+    assert old in text
+    (overrides / template).write_text(text.replace(old, new, 1), encoding="utf-8")
+    conf = {"THEME_TEMPLATES_OVERRIDES": [str(overrides)]}
+    site = tmp_path / "site"
+    make_site(site, files(), **conf)
+    replace_in(site / "content", "articles/2026/story-5.md", "Body of story 5.", "A new first sentence.")
+    with pelican_runs() as runs:
+        run_build(site, **conf)
+    assert len(runs) == 1
+    assert_equals_cold_build(site, **conf)
+    append_to_body(site / "content", "articles/2026/story-5.md", "A correction.")
+    with pelican_runs() as runs:
+        run_build(site, **conf)
+    assert runs == []
+    assert_equals_cold_build(site, **conf)
+
+
 FULL_BUILD_EDITS = {
-    # story 2's body starts its summary (no Summary: header): other pages show the change
-    "first paragraph (derived summary)": lambda c: (c / "articles/2026/story-2.md").write_text(
-        (c / "articles/2026/story-2.md").read_text(encoding="utf-8").replace("Body of story 2.", "Changed.", 1),
-        encoding="utf-8"),
     "body gains an image": lambda c: append_to_body(c, "articles/2026/story-4.md",
                                                     "![A tram]({static}/images/tram.png)"),
     "metadata": edit_metadata,

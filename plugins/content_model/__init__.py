@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from xml.sax.saxutils import escape as xml_escape
@@ -69,6 +70,10 @@ class BuildState:
         self.urls: dict[tuple[str, str], str] = {}
         # Output file -> where it shows article bodies (``note_bodies_shown``).
         self.shown_bodies: dict[str, dict] = {}
+        # Output file -> (form, the articles whose summaries it shows in that form) (``note_summaries_shown``).
+        self.shown_summaries: dict[str, tuple[str, list[str]]] = {}
+        # Output files that show summaries otherwise: an edited summary then needs a full build.
+        self.summaries_unknown: set[str] = set()
 
 
 STATE = BuildState()
@@ -89,6 +94,46 @@ BODY_FORMS: dict[str, tuple[str, str, Callable[[str], str]]] = {
     # An Atom entry's content, escaped: it cannot hold "</content>", so the next such element is the next entry's.
     "atom": ('<content type="html">', "</content>", xml_escape),
 }
+
+
+def html_text(value) -> str:
+    """``value`` as an autoescaping template shows it (``{{ value }}``)."""
+    from markupsafe import escape
+
+    return str(escape(value))
+
+
+# How an output shows the summaries of the articles it lists: after ``anchor`` (RSS: the channel's own description
+# comes before the items), each one between ``before`` and ``after``, made into the output's text.
+SUMMARY_FORMS: dict[str, tuple[str, str, str, Callable[[str], str]]] = {
+    "list": ("", '<p class="app-list__summary">', "</p>", html_text),  # theme: partials/article_list_item.html
+    "atom": ("<entry>", '<summary type="html">', "</summary>", xml_escape),
+    "rss": ("<item>", "<description>", "</description>", xml_escape),
+}
+
+
+def note_summaries_shown(save_as: str, text: str, items, form: str) -> None:
+    """Record that the output file ``save_as`` (its whole ``text``) shows the summaries of ``items`` (in that order)
+    in ``form`` (``SUMMARY_FORMS``), once each, and nothing but them in that form; a later build that edits one
+    summary finds it there again. An output that shows no summary records nothing; one that shows summaries
+    otherwise, or not in order, is recorded as unknown (an edited summary then takes a full build)."""
+    anchor, before, after, make = SUMMARY_FORMS[form]
+    at = text.find(anchor) if anchor else 0
+    if at < 0 or before not in text[at:]:
+        return
+    shown = [item for item in items if item.summary]
+    if text.count(before, at) != len(shown):
+        STATE.summaries_unknown.add(save_as)
+        return
+    for item in shown:
+        summary = make(item.summary)
+        start = text.find(before + summary + after, at)
+        if start < 0:
+            STATE.summaries_unknown.add(save_as)
+            return
+        at = start + len(before) + len(summary) + len(after)
+    # one string per article, however many files show it: the snapshot's pickle then holds each path once
+    STATE.shown_summaries[save_as] = (form, [sys.intern(item.get_relative_source_path()) for item in shown])
 
 
 def note_bodies_shown(save_as: str, text: str, items, siteurl: str, form: str) -> None:

@@ -330,7 +330,7 @@ class IncrementalWriter(Writer):
         else:
             self.from_child += 1
         text = self.cached(key, template, localcontext)
-        quick.RECORDER.note_page(template, localcontext, text)
+        quick.RECORDER.note_page(template, localcontext, text, global_context)
         return text
 
     def cache_path(self, key: str) -> Path:
@@ -363,7 +363,9 @@ class IncrementalWriter(Writer):
                 key = self.page_key(template, localcontext, global_context)
             else:
                 self.from_child += 1
-            place(path, self.cached(key, template, localcontext).encode("utf-8"))
+            text = self.cached(key, template, localcontext)
+            quick.RECORDER.note_page(template, localcontext, text, global_context)
+            place(path, text.encode("utf-8"))
             self.deferred_written += 1
         self.deferred.clear()
 

@@ -1,17 +1,25 @@
-"""The body-edit path: when only the body of one article changed, patch the files that show that body (its page,
-the Atom feeds listing it) and the search index instead of building the site, with the output a full build would
-give, byte for byte.
+"""The body-edit path: when only the body (or the summary) of one article changed, patch the files that show that
+body (its page, the Atom feeds listing it), that summary (listings, feeds, the page's head and share links) and the
+search index instead of building the site, with the output a full build would give, byte for byte.
 
 Most edits of a news portal correct one story's text. What other pages show of an article (its face: title,
 summary, date, terms, URL...) comes from its metadata, so a body edit that leaves the metadata alone changes the
 article's page (its body, and values derived from the body such as the reading time), the feeds that carry the
-body, the search index and nothing else, unless the body holds images (renditions are files of their own). Every
-full build records what the next one needs (``Recorder``, saved with the snapshot by ``snapshot.save``):
+body, the search index and nothing else, unless the body holds images (renditions are files of their own). The
+summary is the one part of the face whose places are recorded too: without a ``Summary:`` line it is the start of
+the first paragraph, which editors correct as often as the rest. Every full build records what the next one needs
+(``Recorder``, saved with the snapshot by ``snapshot.save``):
 
-- each article's face: a digest of its metadata as read, at ``content_object_init`` (after the reader and
-  content_model's term resolution: the same point in a build and in :func:`apply_body_edit`);
+- each article's face: a digest of its metadata as read, summary and header line numbers aside, at
+  ``content_object_init`` (after the reader and content_model's term resolution: the same point in a build and in
+  :func:`apply_body_edit`), and its summary;
 - where each output shows a body (``content_model.note_bodies_shown``: the writer notes article pages, which it
   has in hand with their articles; listing_pages notes its Atom feeds), and in which form (``BODY_FORMS``);
+- where each output shows a summary: listings from the stories the page lists (``Recorder.note_listing``), feeds
+  (``content_model.note_summaries_shown``, ``SUMMARY_FORMS``), the article page's meta tags, JSON-LD and share
+  link URLs (found again in the saved page by ``_summary_places``, ``OWN_SUMMARY_PLACES``; what the share links
+  are made from is recorded, ``Recorder.share_record``);
+  an output showing summaries elsewhere is recorded as unknown (``content_model.STATE.summaries_unknown``);
 - for each article, the values plugins derive from its body (``content_model.BODY_DERIVED``: the reading time),
   where its page shows them (the text of ``BODY_DERIVED_PARTIALS``' partial, found once in the page), and whether
   the body holds images;
@@ -21,19 +29,21 @@ full build records what the next one needs (``Recorder``, saved with the snapsho
 settings, theme, plugins and libraries are unchanged and exactly one content file changed: an article whose body
 every output showing it was recorded for, which, read again through Pelican's reader and our plugins' signals, has
 no problem, logs no warning, keeps its face, and holds no image (nor did it); a changed body-derived value needs a
-recorded place in the page. Then it replaces, in the saved build's copy of each file showing the body, the body and
-each changed value's partial (rendered alone); lets the search plugin re-index the shard holding that page in a
+recorded place in the page; a changed summary needs every place of it recorded. Then it replaces, in the saved
+build's copy of each file showing the body or a changed summary, the body, each changed value's partial (rendered
+alone) and the summary in the form each place shows it; lets the search plugin re-index the shard holding that page in a
 thread (from the saved pages and the patched one) while it puts the last build's output in place
 (``snapshot.put_in_place``) and writes the patched files; and saves the snapshot with the updated record.
 In every other case it returns False having written nothing to the output, and the full build runs.
 
 Signals (connected by the plugin's ``register``): ``initialized`` (a new record per build), ``content_object_init``
-(faces), ``all_generators_finalized`` (link targets); ``IncrementalWriter.render`` notes article pages.
+(faces), ``all_generators_finalized`` (link targets); ``IncrementalWriter.render`` notes every page it writes.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import logging
 import os
@@ -43,7 +53,7 @@ import threading
 from pathlib import Path
 from types import SimpleNamespace
 
-from content_model import BODY_FORMS
+from content_model import BODY_FORMS, SUMMARY_FORMS
 from content_model.output import write_atomically
 
 from . import snapshot
@@ -51,13 +61,49 @@ from . import snapshot
 logger = logging.getLogger(__name__)
 
 # Bump when what is recorded, or how, changes: a record of another format is never used.
-FORMAT = 1
+FORMAT = 2
+# What marks a story's summary in a listing.
+LIST_SUMMARY = SUMMARY_FORMS["list"][1]
 
 
 def face_digest(content) -> str:
-    """What every page but the article's own shows of it, as a digest of its metadata as read."""
-    face = repr(sorted(content.metadata.items()))
-    return hashlib.blake2b(face.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+    """What other pages show of it, as a digest of its metadata as read. Left out: the summary, whose places are
+    recorded (``content_model.note_summaries_shown``) or found again (``_summary_places``), and the header's line
+    numbers, which only messages show (a ``Summary:`` line added moves the body down)."""
+    face = []
+    for key, value in sorted(content.metadata.items()):
+        if key == "portal_header":
+            value = sorted((name, field[0]) for name, field in value.items() if name != "summary")
+        if key not in ("summary", "portal_body_line"):
+            face.append((key, value))
+    return hashlib.blake2b(repr(face).encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+# Where an article page shows its own summary outside the body, besides the share links' URLs: the text right
+# before it (theme: article.html's meta block; share/social.py's Open Graph, Twitter and JSON-LD), and its form.
+OWN_SUMMARY_PLACES = (
+    ('<meta name="description" content="', "attr"),
+    ('<meta name="Description" content="', "attr"),
+    ('<meta property="og:description" content="', "attr"),
+    ('<meta name="twitter:description" content="', "attr"),
+    ('"description":"', "json"),
+)
+
+
+def json_text(value) -> str:
+    """``value`` as a string inside the JSON-LD script (share/social.py's ``script_json``, without the quotes)."""
+    from share.social import script_json
+
+    return str(script_json(str(value)))[1:-1]
+
+
+def summary_texts(summary) -> dict[str, str]:
+    """The summary in each form an output shows it (``content_model.SUMMARY_FORMS``, ``OWN_SUMMARY_PLACES``)."""
+    from content_model import SUMMARY_FORMS, html_text
+
+    texts = {form: make(summary) for form, (_anchor, _before, _after, make) in SUMMARY_FORMS.items()}
+    texts.update(attr=html_text(summary), json=json_text(summary))
+    return texts
 
 
 class Recorder:
@@ -75,17 +121,20 @@ class Recorder:
         if isinstance(content, Article):
             self.faces[content.get_relative_source_path()] = face_digest(content)
 
-    def note_page(self, template, localcontext: dict, text: str) -> None:
-        """An article page as written: where its body is (``content_model.note_bodies_shown``), the values other
-        plugins derive from the body and where the page shows them (``BODY_DERIVED_PARTIALS``), and whether the
-        body holds images."""
-        from content_model import BODY_DERIVED, BODY_DERIVED_PARTIALS, note_bodies_shown
+    def note_page(self, template, localcontext: dict, text: str, global_context: dict | None = None) -> None:
+        """A page as written. An article page: where its body is (``content_model.note_bodies_shown``) and its
+        summary as it is now, the values other plugins derive from the body and where the page shows them
+        (``BODY_DERIVED_PARTIALS``), and whether the body holds images. A listing: where it shows summaries."""
+        from content_model import BODY_DERIVED, BODY_DERIVED_PARTIALS, STATE, note_bodies_shown
 
         article = localcontext.get("article")
         if article is None or localcontext.get("output_file") != article.save_as:
+            self.note_listing(localcontext, text, global_context)
             return
         siteurl = article.get_siteurl()
         note_bodies_shown(article.save_as, text, [article], siteurl, "html")
+        if LIST_SUMMARY in text:  # an article page listing other stories: not where this path looks
+            STATE.summaries_unknown.add(article.save_as)
         values = vars(article)
         fragments = {}
         for name, partial in BODY_DERIVED_PARTIALS.items():
@@ -99,7 +148,38 @@ class Recorder:
             "images": "<img" in article.get_content(siteurl),  # memoised by Pelican: the page's key computed it
             "derived": {name: repr(values[name]) if name in values else None for name in sorted(BODY_DERIVED)},
             "fragments": fragments,
+            "summary": str(article.summary or ""),
+            "share": self.share_record(article),
         }
+
+    @staticmethod
+    def share_record(article) -> dict | None:
+        """What the article's share links, which carry its summary, are made from (the share target without the
+        summary, and the networks); None when it has links but not what they were made from."""
+        links = [link for link in getattr(article, "share", None) or () if link.kind == "link"]
+        if not links:
+            return {}
+        target = getattr(article, "share_target", None)
+        if target is None:
+            return None
+        fields = {key: value for key, value in dataclasses.asdict(target).items() if key != "summary"}
+        return {"target": fields, "keys": [link.key for link in links]}
+
+    def note_listing(self, localcontext: dict, text: str, global_context: dict | None) -> None:
+        """Where a page that lists stories shows their summaries (its page of a paginated list, or its own list)."""
+        from content_model import STATE, note_summaries_shown
+
+        name = localcontext.get("output_file")
+        page = localcontext.get("articles_page")
+        items = getattr(page, "object_list", None) if page is not None else None
+        if items is None:
+            listed = localcontext.get("articles")
+            if listed is not None and listed is not (global_context or {}).get("articles"):
+                items = listed
+        if items is not None and name:
+            note_summaries_shown(name, text, items, "list")
+        elif LIST_SUMMARY in text and name:
+            STATE.summaries_unknown.add(name)
 
     def fragment(self, environment, partial: str, name: str, value, lang: str) -> str:
         """What ``partial`` shows for ``value`` on a page in ``lang`` (the same few texts for every article)."""
@@ -116,8 +196,10 @@ class Recorder:
     def state(self) -> dict:
         import content_model
 
+        state = content_model.STATE
         return {"format": FORMAT, "faces": self.faces, "articles": self.articles, "links": self.links,
-                "outputs": content_model.STATE.shown_bodies}
+                "outputs": state.shown_bodies, "summaries": state.shown_summaries,
+                "summaries_unknown": sorted(state.summaries_unknown)}
 
 
 RECORDER = Recorder()
@@ -181,6 +263,28 @@ def apply_body_edit(settings: dict, inputs: snapshot.Inputs, manifest: dict | No
             article, fragments = _read_again(settings, relative, record, manifest["quick"])
         if warnings:
             raise NotQuick(f"reading it logged: {warnings[0].getMessage()}")
+        summary = _summary_change(manifest["quick"], relative, record, article)
+        if summary is not None:  # the files that show its summary too
+            shown_in = {**{name: manifest["quick"]["outputs"].get(name)
+                           for name, (_form, sources) in manifest["quick"]["summaries"].items() if relative in sources},
+                        **shown_in}
+        saved = snapshot.snapshot_dir(settings) / "files"
+        patched = {}
+        for name, shown in shown_in.items():
+            try:
+                text = (saved / name).read_text(encoding="utf-8")
+            except OSError as exc:
+                raise NotQuick(f"the saved {name} cannot be read") from exc
+            if shown is not None and len(text) != shown["length"]:  # put_in_place would refuse it too
+                raise NotQuick(f"the saved {name} is not as recorded")
+            more, moved = [], []
+            if name == record["page"]:
+                more = [(record["fragments"][key], new) for key, new in fragments.items()]
+                moved = [place for key, place in record["fragments"].items() if key not in fragments]
+            if summary is not None:
+                more += _summary_places(manifest["quick"], name, text, shown, relative, record, summary)
+            blank = {"length": len(text), "siteurl": "", "form": "html", "spans": []}
+            patched[name] = _patch(text, shown or blank, relative, article, more, moved)
     except NotQuick as exc:
         logger.debug("incremental: a full build is needed: %s", exc)
         return False
@@ -189,17 +293,6 @@ def apply_body_edit(settings: dict, inputs: snapshot.Inputs, manifest: dict | No
         return False
     # Patched from the saved build's files (the bytes put_in_place puts in the output), so the search index can be
     # made while the output is put in place: Pagefind re-indexing the page's shard is most of this path's time.
-    saved = snapshot.snapshot_dir(settings) / "files"
-    patched = {}
-    for name, shown in shown_in.items():
-        try:
-            text = (saved / name).read_text(encoding="utf-8")
-        except OSError:
-            return False
-        if len(text) != shown["length"]:  # a saved file of another size: put_in_place would refuse it too
-            return False
-        values = [(record["fragments"][key], new) for key, new in fragments.items()] if name == record["page"] else []
-        patched[name] = _patch(text, shown, relative, article, values)
     changed = sorted(patched)
     output = Path(settings["OUTPUT_PATH"])
     with _search_alongside(settings, manifest, patched, saved) as search:
@@ -211,10 +304,77 @@ def apply_body_edit(settings: dict, inputs: snapshot.Inputs, manifest: dict | No
     if not placed:
         return False
     changed += replaced
+    record["summary"] = str(article.summary or "")
     snapshot.save(settings, inputs, manifest["quick"], previous=manifest, changed=changed)
-    logger.info("incremental: only the body of %s changed: %d file(s) patched, the search index updated", relative,
-                len(patched))
+    logger.info("incremental: only the body of %s changed%s: %d file(s) patched, the search index updated", relative,
+                " (and the summary it gives)" if summary is not None else "", len(patched))
     return True
+
+
+def _summary_change(quick: dict, relative: str, record: dict, article) -> tuple[dict, dict] | None:
+    """None when the article's summary is as the last build showed it; else its old and new text for each kind of
+    place (``summary_texts``, and ``share:<network>`` for each share link's URL)."""
+    old, new = record["summary"], str(article.summary or "")
+    if new == old:
+        return None
+    if record.get("share") is None:
+        raise NotQuick(f"what the share links of {relative} were made from is not recorded")
+    if not old or not new:
+        raise NotQuick(f"{relative} had or has no summary")
+    if quick.get("summaries_unknown"):
+        raise NotQuick(f"{quick['summaries_unknown'][0]} shows summaries otherwise than recorded")
+    return _summary_forms(old, record["share"]), _summary_forms(article.summary, record["share"])
+
+
+def _summary_forms(summary, share: dict) -> dict[str, str]:
+    from content_model import html_text
+
+    texts = summary_texts(summary)
+    if share.get("keys"):
+        from share.networks import NETWORKS, ShareTarget
+
+        target = ShareTarget(**share["target"], summary=str(summary))
+        texts.update((f"share:{key}", html_text(NETWORKS[key].build(target))) for key in share["keys"])
+    return texts
+
+
+def _summary_places(quick: dict, name: str, text: str, shown: dict | None, relative: str, record: dict,
+                    summary: tuple[dict, dict]) -> list[tuple[list[int], str]]:
+    """Where ``text`` (the saved ``name``) shows the old summary, each with its new text: in a listing or feed, its
+    one item there; on the article page, the meta tags, JSON-LD and share links. NotQuick when a place is not
+    found once, or the summary's text is anywhere else on the article page outside its body."""
+    old, new = summary
+    if name != record["page"]:
+        form = quick["summaries"][name][0]
+        anchor, before, after, _make = SUMMARY_FORMS[form]
+        at = text.find(anchor) if anchor else 0
+        needle = before + old[form] + after
+        start = text.find(needle, max(at, 0))
+        if at < 0 or start < 0 or text.find(needle, start + 1) >= 0:
+            raise NotQuick(f"the summary of {relative} is not found once in {name}")
+        start += len(before)
+        return [([start, start + len(old[form])], new[form])]
+    places = []
+    for before, form in OWN_SUMMARY_PLACES:
+        needle = before + old[form] + '"'
+        at = text.find(needle)
+        while at >= 0:
+            places.append(([at + len(before), at + len(before) + len(old[form])], new[form]))
+            at = text.find(needle, at + len(needle))
+    for key in (key for key in old if key.startswith("share:")):
+        needle = f'href="{old[key]}"'
+        at = text.find(needle)
+        if at < 0 or text.find(needle, at + 1) >= 0:
+            raise NotQuick(f"a share link of {relative} is not found once on its page")
+        places.append(([at + 6, at + len(needle) - 1], new[key]))
+    covered = [(span[-2], span[-1]) for span in (shown or {}).get("spans", ())] + [tuple(p) for p, _ in places]
+    for shown_text in {old["attr"], old["json"]}:
+        at = text.find(shown_text)
+        while at >= 0:
+            if not any(start <= at and at + len(shown_text) <= end for start, end in covered):
+                raise NotQuick(f"the page of {relative} shows its summary where this path does not patch it")
+            at = text.find(shown_text, at + 1)
+    return places
 
 
 class _Search:
@@ -295,13 +455,18 @@ def _search_alongside(settings: dict, manifest: dict, patched: dict[str, str], s
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _patch(text: str, shown: dict, relative: str, article, more: list[tuple[list[int], str]]) -> str:
-    """``text`` with the body of ``relative`` replaced, and each ``[start, end]`` place in ``more`` by its text.
-    Every place recorded in the file (``shown``'s spans, the places in ``more``) is moved to match."""
-    _before, _after, make = BODY_FORMS[shown["form"]]
-    body = make(article.get_content(shown["siteurl"]))
+def _patch(text: str, shown: dict, relative: str, article, more: list[tuple[list[int], str]],
+           moved: list[list[int]] = ()) -> str:
+    """``text`` with the body of ``relative`` replaced (where ``shown`` has it), and each ``[start, end]`` place in
+    ``more`` by its text. Every place recorded in the file (``shown``'s spans, the places in ``more`` and
+    ``moved``) is moved to match."""
     places = [span for span in shown["spans"] if span[1] >= 0]  # [source, start, end]: the last two are the place
-    edits = [(span, body) for span in places if span[0] == relative] + list(more)
+    edits = list(more)
+    own = [span for span in places if span[0] == relative]
+    if own:
+        _before, _after, make = BODY_FORMS[shown["form"]]
+        body = make(article.get_content(shown["siteurl"]))
+        edits += [(span, body) for span in own]
     edits.sort(key=lambda edit: edit[0][-2])
     pieces, at, shifts = [], 0, []
     for place, new in edits:
@@ -311,7 +476,7 @@ def _patch(text: str, shown: dict, relative: str, article, more: list[tuple[list
         shifts.append((end, len(new) - (end - start)))
     pieces.append(text[at:])
     new_texts = {id(place): new for place, new in edits}
-    for place in places + [place for place, _new in more]:
+    for place in places + [place for place, _new in more] + list(moved):
         start = place[-2] + sum(delta for end, delta in shifts if end <= place[-2])
         place[-1] = start + len(new_texts[id(place)]) if id(place) in new_texts else place[-1] + start - place[-2]
         place[-2] = start

@@ -17,7 +17,7 @@ from urllib.parse import urljoin
 from feedgenerator import Atom1Feed, Rss201rev2Feed
 from markupsafe import Markup
 
-from content_model import note_bodies_shown
+from content_model import note_bodies_shown, note_summaries_shown
 from content_model.output import place, write_atomically
 
 # False in the incremental plugin's pre-rendering child: fill the cache, leave the output to the build.
@@ -113,8 +113,10 @@ def write_feed(output_path: str, save_as: str, items, settings: dict, title: str
         cache.hits += 1
     if WRITE_OUTPUT:
         place(path, data)  # an unchanged feed keeps its file (content_model.output)
+        text = data.decode("utf-8")
         if kind == "atom":  # its entries carry the bodies: where, for a build that edits one
-            note_bodies_shown(save_as, data.decode("utf-8"), items, base.rstrip("/"), "atom")
+            note_bodies_shown(save_as, text, items, base.rstrip("/"), "atom")
+        note_summaries_shown(save_as, text, items, kind)
     return path
 
 

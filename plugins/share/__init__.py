@@ -187,6 +187,7 @@ def add_share_to(generator: ArticlesGenerator) -> None:
             link_or_copy(config["cache"] / "qr" / f"{qr_key(url, config['qr_scale'])}.png", output / qr_path)
             qr = (qr_path, png_size(data)[0])
         article.share = share_links(target, keys, qr)
+        article.share_target = target  # what the links are made from (the body-edit path remakes them)
         article.social = social_meta(
             article,
             settings=settings,

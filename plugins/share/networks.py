@@ -25,6 +25,10 @@ class ShareTarget:
     image: str  # absolute URL of the share card ("" when there is none)
     lang: str
 
+    def __fingerprint__(self) -> str:
+        """Its whole state for incremental's page keys: every field is a plain value (see ``Fingerprinter``)."""
+        return repr(self)
+
 
 @dataclass(frozen=True)
 class ShareLink:
