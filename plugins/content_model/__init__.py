@@ -74,6 +74,7 @@ class BuildState:
         self.shown_summaries: dict[str, tuple[str, list[str]]] = {}
         # Output files that show summaries otherwise: an edited summary then needs a full build.
         self.summaries_unknown: set[str] = set()
+        self.relative_sources: dict[str, str] = {}  # source_path -> content-relative path (``relative_source``)
 
 
 STATE = BuildState()
@@ -94,6 +95,16 @@ BODY_FORMS: dict[str, tuple[str, str, Callable[[str], str]]] = {
     # An Atom entry's content, escaped: it cannot hold "</content>", so the next such element is the next entry's.
     "atom": ('<content type="html">', "</content>", xml_escape),
 }
+
+
+def relative_source(item) -> str:
+    """``item.get_relative_source_path()``, made once per article and build (it joins and relativises paths, and
+    the pages listing an article ask for it thousands of times). One string per article, however many outputs
+    name it: the snapshot's pickle then holds each path once."""
+    found = STATE.relative_sources.get(item.source_path)
+    if found is None:
+        found = STATE.relative_sources[item.source_path] = sys.intern(item.get_relative_source_path())
+    return found
 
 
 def html_text(value) -> str:
@@ -132,8 +143,7 @@ def note_summaries_shown(save_as: str, text: str, items, form: str) -> None:
             STATE.summaries_unknown.add(save_as)
             return
         at = start + len(before) + len(summary) + len(after)
-    # one string per article, however many files show it: the snapshot's pickle then holds each path once
-    STATE.shown_summaries[save_as] = (form, [sys.intern(item.get_relative_source_path()) for item in shown])
+    STATE.shown_summaries[save_as] = (form, [relative_source(item) for item in shown])
 
 
 def note_bodies_shown(save_as: str, text: str, items, siteurl: str, form: str) -> None:
@@ -145,7 +155,7 @@ def note_bodies_shown(save_as: str, text: str, items, siteurl: str, form: str) -
     spans = []
     at = 0 if not before or text.count(before) == len(items) else -1  # one element per item, or none is trusted
     for item in items:
-        source = item.get_relative_source_path()
+        source = relative_source(item)
         if at < 0:  # the places of the bodies after one not found are unknown too
             spans.append([source, -1, -1])
             continue

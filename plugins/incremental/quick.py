@@ -53,7 +53,7 @@ import threading
 from pathlib import Path
 from types import SimpleNamespace
 
-from content_model import BODY_FORMS, SUMMARY_FORMS
+from content_model import BODY_FORMS, SUMMARY_FORMS, relative_source
 from content_model.output import write_atomically
 
 from . import snapshot
@@ -119,7 +119,7 @@ class Recorder:
         from pelican.contents import Article
 
         if isinstance(content, Article):
-            self.faces[content.get_relative_source_path()] = face_digest(content)
+            self.faces[relative_source(content)] = face_digest(content)
 
     def note_page(self, template, localcontext: dict, text: str, global_context: dict | None = None) -> None:
         """A page as written. An article page: where its body is (``content_model.note_bodies_shown``) and its
@@ -143,7 +143,7 @@ class Recorder:
                 start = text.find(shown)
                 if start >= 0 and text.find(shown, start + 1) < 0:
                     fragments[name] = [start, start + len(shown)]
-        self.articles[article.get_relative_source_path()] = {
+        self.articles[relative_source(article)] = {
             "page": article.save_as,
             "images": "<img" in article.get_content(siteurl),  # memoised by Pelican: the page's key computed it
             "derived": {name: repr(values[name]) if name in values else None for name in sorted(BODY_DERIVED)},
