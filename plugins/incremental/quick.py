@@ -255,8 +255,8 @@ def _held_log():
 
 
 def apply_body_edit(settings: dict, inputs: snapshot.Inputs, manifest: dict | None) -> bool:
-    """Patch the last build's output (``manifest``: ``snapshot.load_manifest``) for an edit of one article's body;
-    False (nothing written) when a full build is needed."""
+    """Patch the last build's output (``manifest``: ``snapshot.load_manifest``) for an edit of one article's body
+    (and so maybe of its summary); False (nothing written) when a full build is needed."""
     try:
         relative, record, shown_in = _edited_article(manifest, inputs)
         with _held_log() as warnings:
