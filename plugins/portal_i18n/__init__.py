@@ -10,6 +10,8 @@ plugin's own partials use. Also adds date filters (``dateline``, ``long_date``, 
 
 from __future__ import annotations
 
+import contextlib
+
 import logging
 from functools import lru_cache
 from pathlib import Path
@@ -54,7 +56,17 @@ def catalogue(theme: str, lang: str) -> dict:
 
 
 def lang_of(context) -> str:
-    """The language of the page being rendered."""
+    """The language of the page being rendered. Kept on the template context: every ``_()`` asks (hundreds of
+    times per page), and what it is made from does not change while a template renders."""
+    lang = getattr(context, "portal_lang", None)
+    if lang is None:
+        lang = _page_lang(context)
+        with contextlib.suppress(AttributeError):  # a plain mapping (the context of a direct call)
+            context.portal_lang = lang
+    return lang
+
+
+def _page_lang(context) -> str:
     if context.get("page_lang"):
         return context["page_lang"]
     for name in ("article", "page"):
