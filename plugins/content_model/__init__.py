@@ -30,6 +30,8 @@ from collections.abc import Callable
 from pathlib import Path
 from xml.sax.saxutils import escape as xml_escape
 
+from markupsafe import escape
+
 # Pelican, Markdown and pypinyin are imported where they are used, not here: `invoke check` imports this package
 # (for ``model``) and would otherwise spend a third of a second loading what it never calls.
 from . import model
@@ -109,8 +111,6 @@ def relative_source(item) -> str:
 
 def html_text(value) -> str:
     """``value`` as an autoescaping template shows it (``{{ value }}``)."""
-    from markupsafe import escape
-
     return str(escape(value))
 
 
@@ -130,7 +130,7 @@ def note_summaries_shown(save_as: str, text: str, items, form: str) -> None:
     otherwise, or not in order, is recorded as unknown (an edited summary then takes a full build)."""
     anchor, before, after, make = SUMMARY_FORMS[form]
     at = text.find(anchor) if anchor else 0
-    if at < 0 or before not in text[at:]:
+    if at < 0 or text.find(before, at) < 0:
         return
     shown = [item for item in items if item.summary]
     if text.count(before, at) != len(shown):

@@ -11,7 +11,6 @@ plugin's own partials use. Also adds date filters (``dateline``, ``long_date``, 
 from __future__ import annotations
 
 import contextlib
-
 import logging
 from functools import lru_cache
 from pathlib import Path
