@@ -262,3 +262,66 @@ def test_a_missing_font_stops_the_build_and_says_what_to_install(tmp_path):
         )
     assert "/nonexistent/NotoSansCJK-Bold.ttc" in failure.value.log
     assert "fonts-noto-cjk" in failure.value.log
+
+
+def test_a_cold_build_starts_cards_and_qr_codes_once_the_articles_are_read_and_ends_as_without(tmp_path, monkeypatch):
+    """The pools start at ``article_generator_finalized``, while the other generators make their contexts. At
+    ``all_generators_finalized`` cards and codes are planned again and what the head start did not make is made
+    then: here a hidden Chinese story's, whose section only hidden stories have, so the early plan named it as
+    ``PORTAL_SECTIONS`` does (解读) and the final card names the category. The output equals a build without the head
+    start (one worker)."""
+    from pelican import signals
+
+    import share.qr
+    from content_model.workers import usable_cores
+
+    monkeypatch.setattr(share.qr, "POOL_MIN", 2)
+    many = {f"articles/n{i}.md": article(title=f"Notice {i}: bus route {i} changes", slug=f"n{i}") for i in range(6)}
+    many["articles/h.zh.md"] = article(title="节日期间轮渡时刻表", slug="h", lang="zh", category="Interpretation",
+                                       topics="城市更新", status="hidden")
+    options = dict(PORTAL_FEED_BASE=DEV_BASE, SHARE_CARD_POOL_MIN=2)
+    generators, started = [], []
+
+    def remember(generator):
+        generators.append(generator)
+
+    def look(_pages_generator):  # after the articles are read, before all_generators_finalized
+        started.append(tuple(hasattr(generators[-1], name) for name in ("share_cards_started", "share_qr_started")))
+
+    signals.article_generator_init.connect(remember)
+    signals.page_generator_finalized.connect(look)
+    try:
+        early = make_site(tmp_path / "early", many, SHARE_CARD_WORKERS=2, **options)
+    finally:
+        signals.article_generator_init.disconnect(remember)
+        signals.page_generator_finalized.disconnect(look)
+    assert started == [(True, usable_cores() > 1)]
+    single = make_site(tmp_path / "one", many, SHARE_CARD_WORKERS=1, **options)
+
+    shared = sorted(p.relative_to(single.output) for p in (single.output / "share").rglob("*") if p.is_file())
+    assert len(shared) == 1 + 7 + 7  # logo, cards, QR codes
+    assert shared == sorted(p.relative_to(early.output) for p in (early.output / "share").rglob("*") if p.is_file())
+    for relative in shared:
+        assert (early.output / relative).read_bytes() == (single.output / relative).read_bytes(), relative
+    # The head start drew the hidden story's card as the early plan saw it; the build drew the right one after.
+    assert len(list((tmp_path / "early" / "share-cards").rglob("*.jpg"))) == 8
+    assert len(list((tmp_path / "one" / "share-cards").rglob("*.jpg"))) == 7
+
+
+def test_a_build_stopped_by_a_content_error_stops_the_cards_it_started(tmp_path):
+    """Content errors stop the build at ``all_generators_finalized``, after the cards' head start: the build fails
+    with the editor's message, and the workers it started end instead of drawing every card."""
+    import multiprocessing
+    import time
+
+    many = {f"articles/n{i}.md": article(title=f"Notice {i}: bus route {i} changes", slug=f"n{i}") for i in range(40)}
+    many["articles/bad.md"] = article(slug="bad", officials="Nobody Known")
+    with pytest.raises(SiteBuildError) as failure:
+        make_site(tmp_path, many, PORTAL_FEED_BASE=DEV_BASE, SHARE_CARD_POOL_MIN=2, SHARE_CARD_WORKERS=2)
+    assert "Nobody Known" in failure.value.log
+    deadline = time.monotonic() + 60
+    while multiprocessing.active_children() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert multiprocessing.active_children() == []
+    # Chunks not begun were dropped: fewer cards than stories (40 cards in 16 chunks over 2 workers).
+    assert len(list((tmp_path / "share-cards").rglob("*.jpg"))) < 40

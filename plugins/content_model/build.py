@@ -93,7 +93,9 @@ def build(settings_file: str | Path, overrides: dict | None = None, fatal: str =
     finally:
         logging.getLogger().removeHandler(warnings)
         from .output import finish_discarding
+        from .workers import stop_background
 
+        stop_background()
         finish_discarding()
     return settings
 

@@ -33,11 +33,54 @@ def pool_map(function: Callable, jobs: list, workers: int, chunks_per_worker: in
     end. Logging resets its locks after a fork, so threads in the parent (a test server) are no danger to workers
     that only compute and write files.
     """
-    method = "fork" if can_fork() else "spawn"
     workers = max(1, min(workers, len(jobs)))
-    chunksize = max(1, len(jobs) // (workers * chunks_per_worker))
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method)) as pool:
-        yield from pool.map(function, jobs, chunksize=chunksize)
+    with _executor(workers) as pool:
+        yield from pool.map(function, jobs, chunksize=_chunksize(len(jobs), workers, chunks_per_worker))
+
+
+def _executor(workers: int) -> ProcessPoolExecutor:
+    method = "fork" if can_fork() else "spawn"
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method))
+
+
+def _chunksize(jobs: int, workers: int, chunks_per_worker: int = 8) -> int:
+    return max(1, jobs // (workers * chunks_per_worker))
+
+
+class Background:
+    """``function`` over ``jobs`` in worker processes (as ``pool_map``), started now while the build goes on with
+    other work; ``wait`` takes the results in (and raises the first failure). For jobs whose only effect is a file
+    in a cache keyed by their inputs, so a build that starts them early can plan again at the point it needs the
+    files and make whatever is still missing: starting early is a head start, never a different result."""
+
+    def __init__(self, function: Callable, jobs: list, workers: int) -> None:
+        workers = max(1, min(workers, len(jobs)))
+        self._pool = _executor(workers)
+        # map submits every chunk now; its iterator only collects.
+        self._results = self._pool.map(function, jobs, chunksize=_chunksize(len(jobs), workers))
+        _STARTED.add(self)
+
+    def wait(self) -> None:
+        _STARTED.discard(self)
+        try:
+            for _ in self._results:
+                pass
+        finally:
+            self._pool.shutdown(cancel_futures=True)
+
+    def stop(self) -> None:
+        """Drop the chunks not begun; the ones under way end by themselves (each writes whole files)."""
+        _STARTED.discard(self)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+_STARTED: set[Background] = set()
+
+
+def stop_background() -> None:
+    """Stop whatever a build started and never waited for (it stopped at an error in between)."""
+    for started in list(_STARTED):
+        started.stop()
 
 
 def run_all(function: Callable, jobs: Iterable, workers: int) -> None:

@@ -91,6 +91,13 @@ class Section:
         return f"sections/{self.slug}/"
 
 
+def make_section(settings: dict, category: str) -> Section:
+    """The section of articles in ``category``, named as ``PORTAL_SECTIONS`` says (the category's name otherwise)."""
+    names = dict(settings.get("PORTAL_SECTIONS", {}).get(category) or {})
+    names.setdefault("en", category)
+    return Section(slugify(category), names)
+
+
 def lang_prefix(settings: dict, lang: str) -> str:
     return "" if lang == settings["DEFAULT_LANG"] else f"{lang}/"
 
@@ -166,16 +173,13 @@ class ListingGenerator(Generator):
         self.languages = list(settings["PORTAL_LANGUAGES"])
 
     def _sections(self) -> dict[str, Section]:
-        configured = self.settings.get("PORTAL_SECTIONS", {})
         sections = {}
         for story in self.stories:
             name = story.original.category.name
             if name not in sections:
-                names = dict(configured.get(name) or {})
-                names.setdefault("en", name)
-                sections[name] = Section(slugify(name), names)
+                sections[name] = make_section(self.settings, name)
             story.section = sections[name]
-        order = list(configured)
+        order = list(self.settings.get("PORTAL_SECTIONS", {}))
         return dict(sorted(sections.items(), key=lambda kv: (order.index(kv[0]) if kv[0] in order else 99, kv[0])))
 
     def _sorted_terms(self, kind: str) -> list:

@@ -202,6 +202,7 @@ class LivePreview:
         from pelican.settings import read_settings
 
         from content_model.build import configure_logging
+        from content_model.workers import stop_background
 
         def run() -> bool:
             try:
@@ -209,6 +210,7 @@ class LivePreview:
                 Pelican(read_settings(str(self.settings_file), override=dict(self.overrides))).run()
                 return True
             except Exception as exc:  # noqa: BLE001 - the site was built already; only the quick path is lost
+                stop_background()
                 self._print(f"live preview: could not prepare quick updates ({type(exc).__name__}: {exc}); "
                             "every save runs a full build")
                 return False

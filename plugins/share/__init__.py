@@ -13,9 +13,11 @@ Adds to every published and hidden article and translation (drafts get nothing):
 Every URL is absolute: from ``SITEURL`` in publish builds, from ``PORTAL_FEED_BASE`` in development builds.
 Networks live in :mod:`share.networks`, one registered function each.
 
-Signal: ``all_generators_finalized`` only. There the final URLs, sections (listing_pages) and which people
-have pages are known, content_model has already stopped a build with content errors, share_cards (listed
-before this plugin) has attached the cards, and no page is written yet.
+Signal: ``all_generators_finalized``. There the final URLs, sections (listing_pages) and which people have
+pages are known, content_model has already stopped a build with content errors, share_cards (listed before this
+plugin) has attached the cards, and no page is written yet. A cold build starts making the QR codes earlier, at
+``article_generator_finalized`` (the articles' URLs are known), in the background while the other generators
+make their contexts; the codes are still looked up by the final URLs, and any missing one is made then.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from pelican import signals
 from pelican.generators import ArticlesGenerator
 
 from .networks import NETWORKS, ShareLink, ShareTarget
-from .qr import link_or_copy, make_missing, png_size, qr_key, qr_png
+from .qr import link_or_copy, make_missing, png_size, qr_key, qr_png, start_missing
 from .social import localized, social_meta
 
 __all__ = ["DEFAULT_NETWORKS", "NETWORKS", "ShareSettingsError", "read_settings", "register"]
@@ -146,6 +148,20 @@ def share_links(target: ShareTarget, keys, qr: tuple[str, int] | None) -> list[S
     return links
 
 
+def qr_urls(articles, config: dict, absolute) -> list[str]:
+    """The absolute URLs of the articles whose share block has WeChat's QR code."""
+    return [absolute(a.url) for a in articles if "wechat" in config["networks"].get(a.lang, DEFAULT_NETWORKS["en"])]
+
+
+def start_qr_codes(generator) -> None:
+    """Start making a cold build's missing QR codes once the articles are read (see the module docstring)."""
+    config = read_settings(generator.settings)
+    urls = qr_urls(shareable(generator), config, make_absolute(config["base"]))
+    started = start_missing(urls, config["qr_scale"], config["cache"] / "qr")
+    if started is not None:
+        generator.share_qr_started = started
+
+
 def add_share(generators) -> None:
     for generator in generators:
         if isinstance(generator, ArticlesGenerator):
@@ -160,8 +176,11 @@ def add_share_to(generator: ArticlesGenerator) -> None:
     sections = generator.context.get("portal_sections", {})
     logo = generator.context.get("share_logo", "")
     articles = shareable(generator)
-    with_qr = [a for a in articles if "wechat" in config["networks"].get(a.lang, DEFAULT_NETWORKS["en"])]
-    made = make_missing([absolute(a.url) for a in with_qr], config["qr_scale"], config["cache"] / "qr")
+    started = getattr(generator, "share_qr_started", None)
+    if started is not None:
+        del generator.share_qr_started
+        started.wait()
+    made = make_missing(qr_urls(articles, config, absolute), config["qr_scale"], config["cache"] / "qr")
     home_labels: dict[str, str] = {}  # per language: looking the catalogue up stats its files
     for article in articles:
         lang = article.lang
@@ -203,5 +222,7 @@ def add_share_to(generator: ArticlesGenerator) -> None:
 
 def register() -> None:
     """Hook ``all_generators_finalized``: the one point where every URL, section and term page is final and
-    nothing has been written yet (see the module docstring)."""
+    nothing has been written yet (see the module docstring); and ``article_generator_finalized``, to start
+    making a cold build's QR codes while the other generators make their contexts."""
+    signals.article_generator_finalized.connect(start_qr_codes)
     signals.all_generators_finalized.connect(add_share)

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 from content_model.output import write_atomically
-from content_model.workers import run_all, usable_cores
+from content_model.workers import Background, run_all, usable_cores
 
 # Bump when the image changes for the same URL (scale, colours, encoder options): old cache entries are
 # then simply not used again.
@@ -86,15 +86,27 @@ def _make_one(job: tuple[str, int, str]) -> None:
     write_if_changed(Path(cache_dir) / f"{qr_key(url, scale)}.png", render_qr_png(url, scale))
 
 
+def _missing_jobs(urls: list[str], scale: int, cache_dir: Path) -> list[tuple[str, int, str]]:
+    missing = sorted({url for url in urls if not (cache_dir / f"{qr_key(url, scale)}.png").is_file()})
+    if missing:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+    return [(url, scale, str(cache_dir)) for url in missing]
+
+
 def make_missing(urls: list[str], scale: int, cache_dir: Path) -> int:
     """Make every QR code not yet in the cache, on every core when there are many (a cold build of a large site
     needs one per article: about a millisecond each). Returns how many were made."""
-    missing = sorted({url for url in urls if not (cache_dir / f"{qr_key(url, scale)}.png").is_file()})
-    jobs = [(url, scale, str(cache_dir)) for url in missing]
-    if jobs:
-        cache_dir.mkdir(parents=True, exist_ok=True)
+    jobs = _missing_jobs(urls, scale, cache_dir)
     run_all(_make_one, jobs, usable_cores() if len(jobs) >= POOL_MIN else 1)
     return len(jobs)
+
+
+def start_missing(urls: list[str], scale: int, cache_dir: Path) -> Background | None:
+    """Start making, in the background on every core, the codes not yet in the cache, when there are many."""
+    jobs = _missing_jobs(urls, scale, cache_dir)
+    if len(jobs) < POOL_MIN or usable_cores() < 2:
+        return None
+    return Background(_make_one, jobs, usable_cores())
 
 
 def png_size(data: bytes) -> tuple[int, int]:

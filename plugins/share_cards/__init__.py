@@ -16,8 +16,10 @@ file is a hard link to the cached one, so an unchanged card keeps its inode and 
 ``SHARE_CARD_POOL_MIN`` cards are missing, they are drawn by a process pool on every core; the parent first draws
 the identity band (the same on every card of a language) and loads the fonts, so forked workers inherit them.
 
-Signal: ``all_generators_finalized`` (final URLs and sections are known; runs before the share plugin's
-handler because ``share_cards`` comes first in ``PLUGINS``).
+A cold build starts drawing when the articles are read (``article_generator_finalized``), so the pool works
+while the other generators make their contexts; at ``all_generators_finalized`` (final URLs and sections are
+known; this handler runs before the share plugin's because ``share_cards`` comes first in ``PLUGINS``) the cards
+are planned again and whatever is still missing is drawn: the head start never changes a card.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from pathlib import Path
 from pelican import signals
 from pelican.generators import ArticlesGenerator
 
-from content_model.workers import run_all, usable_cores
+from content_model.workers import Background, run_all, usable_cores
 
 from .cards import CARD_VERSION, HEIGHT, MIME_TYPE, SUFFIX, WIDTH, CardSpec, render_logo, render_to_cache, warm
 
@@ -134,25 +136,13 @@ def draw_missing(specs: list[CardSpec], config: dict) -> None:
     run_all(render_to_cache, specs, config["workers"] if pooled else 1)
 
 
-def add_cards(generators) -> None:
-    for generator in generators:
-        if isinstance(generator, ArticlesGenerator):
-            add_cards_to(generator)
-
-
-def add_cards_to(generator: ArticlesGenerator) -> None:
-    settings = generator.settings
-    config = read_settings(settings)
-    if not config["enabled"]:
-        return
-    check_fonts(config)
+def plan_cards(generator: ArticlesGenerator, config: dict, sections: dict) -> list[tuple[object, CardSpec]]:
+    """Each shareable article with the spec of its card (``destination``: its file in the cache)."""
     from share import shareable
-    from share.qr import link_or_copy, write_if_changed
     from share.social import localized
 
-    output = Path(generator.output_path)
+    settings = generator.settings
     content = Path(settings["PATH"])
-    sections = generator.context.get("portal_sections", {})
     planned: list[tuple[object, CardSpec]] = []
     for article in shareable(generator):
         lang = article.lang
@@ -174,20 +164,71 @@ def add_cards_to(generator: ArticlesGenerator) -> None:
         key = card_key(spec, config)
         destination = config["cache"] / key[:2] / f"{key}{SUFFIX}"
         planned.append((article, CardSpec(**{**spec.__dict__, "destination": str(destination)})))
+    return planned
 
+
+def missing_cards(planned: list[tuple[object, CardSpec]]) -> list[CardSpec]:
     # Cards sharing a lead image (a story's translations) side by side, so one worker decodes the photo once.
-    missing = sorted({spec.destination: spec for _a, spec in planned if not Path(spec.destination).is_file()}.values(),
-                     key=lambda s: (s.lead_image_hash, s.destination))
+    return sorted({spec.destination: spec for _a, spec in planned if not Path(spec.destination).is_file()}.values(),
+                  key=lambda s: (s.lead_image_hash, s.destination))
+
+
+def start_cards(generator) -> None:
+    """Start drawing the missing cards of a cold build in the background as soon as the articles are read, while
+    the other generators make their contexts (one core would idle). Sections are not final yet: the cards are
+    planned with the ones ``PORTAL_SECTIONS`` names, and ``add_cards_to`` plans again and draws what is missing."""
+    config = read_settings(generator.settings)
+    if not config["enabled"] or config["workers"] < 2:
+        return
+    check_fonts(config)
+    from listing_pages import make_section
+    from share import shareable
+
+    names = {article.category.name for article in shareable(generator)}
+    sections = {name: make_section(generator.settings, name) for name in names}
+    missing = missing_cards(plan_cards(generator, config, sections))
+    if len(missing) > config["pool_min"]:
+        warm(missing)
+        generator.share_cards_started = (Background(render_to_cache, missing, config["workers"]),
+                                         {spec.destination for spec in missing})
+
+
+def add_cards(generators) -> None:
+    for generator in generators:
+        if isinstance(generator, ArticlesGenerator):
+            add_cards_to(generator)
+
+
+def add_cards_to(generator: ArticlesGenerator) -> None:
+    settings = generator.settings
+    config = read_settings(settings)
+    if not config["enabled"]:
+        return
+    check_fonts(config)
+    from share.qr import link_or_copy, write_if_changed
+
+    drawn_early: set[str] = set()
+    started = getattr(generator, "share_cards_started", None)
+    if started is not None:
+        del generator.share_cards_started
+        started[0].wait()
+        drawn_early = started[1]
+    output = Path(generator.output_path)
+    planned = plan_cards(generator, config, generator.context.get("portal_sections", {}))
+    missing = missing_cards(planned)
     draw_missing(missing, config)
+    drawn = len({spec.destination for _a, spec in planned} & drawn_early) + len(missing)
     for article, spec in planned:
         path = f"share/cards/{article.lang}/{article.slug}{SUFFIX}"
         link_or_copy(Path(spec.destination), output / path)
         article.share_card = Card(path)
     write_if_changed(output / "share/logo.png", render_logo())
     generator.context["share_logo"] = "share/logo.png"
-    logger.info("share_cards: %d card(s) drawn, %d from the cache", len(missing), len(planned) - len(missing))
+    logger.info("share_cards: %d card(s) drawn, %d from the cache", drawn, len(planned) - drawn)
 
 
 def register() -> None:
-    """Hook ``all_generators_finalized`` (see the module docstring for why there)."""
+    """Hook ``all_generators_finalized`` (see the module docstring for why there), and
+    ``article_generator_finalized`` to start a cold build's drawing early (``start_cards``)."""
+    signals.article_generator_finalized.connect(start_cards)
     signals.all_generators_finalized.connect(add_cards)
