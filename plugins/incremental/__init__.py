@@ -36,6 +36,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import gc
 import hashlib
 import io
 import logging
@@ -630,6 +631,9 @@ def start_prerender(generators) -> None:
     articles = [g for g in generators if type(g).__name__ == "ArticlesGenerator"]
     shared = SharedPages(articles[0] if len(articles) == 1 and config["prerender_articles"] else None, chosen)
     release_free_memory()  # pages the heap no longer uses would be counted again in the child
+    # Out of the collector's reach: its passes write to every object they visit, and in the child each such
+    # write copies a page it shares with the parent (the parent's collections are shorter too).
+    gc.freeze()
     pid = os.fork()
     if pid:
         CHILDREN.append(pid)
@@ -657,6 +661,7 @@ def start_prerender(generators) -> None:
 
 
 def stop_prerender() -> None:
+    gc.unfreeze()  # what the build froze before forking (a no-op otherwise)
     SHARED.clear()
     while CHILDREN:
         pid = CHILDREN.pop()
