@@ -592,6 +592,62 @@ def test_bundle_is_canonical_across_pagefind_runs(sample_site, tmp_path):
     assert manifests[0] == manifests[1]
 
 
+def fragments(bundle: Path) -> dict[str, dict]:
+    """Pagefind's record of each page it indexed (``fragment/*.pf_fragment``: gzipped JSON), by URL."""
+    import gzip
+
+    records = {}
+    for path in (bundle / "fragment").glob("*.pf_fragment"):
+        raw = gzip.decompress(path.read_bytes())
+        record = json.loads(raw[raw.index(b"{"):])
+        records[record["url"]] = record
+    return records
+
+
+def test_pagefind_indexes_each_search_copy_as_it_would_the_whole_page_but_for_the_image(sample_site, tmp_path):
+    """Pagefind is given ``search_copy`` of each page (its ``<html>`` tag and the ``data-pagefind-body`` element):
+    every record (text, title, language, filters, metadata, sort keys, anchors) is what the whole page gives, but
+    for the result image, which on the whole page is the first image anywhere: the share block's QR code."""
+    from search import run_pagefind, search_copy
+
+    copies = tmp_path / "copies"
+    for page in sample_site.rglob("*.html"):
+        relative = page.relative_to(sample_site)
+        (copies / relative).parent.mkdir(parents=True, exist_ok=True)
+        (copies / relative).write_bytes(search_copy(page.read_bytes()))
+    run_pagefind(sample_site, tmp_path / "whole", [])
+    run_pagefind(copies, tmp_path / "copied", [])
+    whole, copied = fragments(tmp_path / "whole"), fragments(tmp_path / "copied")
+    assert sorted(whole) == sorted(copied) and len(whole) == sum(map(len, article_pages(sample_site).values()))
+    qr_images = 0
+    for url, record in whole.items():
+        image = record["meta"].pop("image", "")
+        qr_images += "/share/qr/" in image
+        record["meta"].pop("image_alt", None)
+        kept = copied[url]["meta"].pop("image", "")
+        assert "/share/qr/" not in kept
+        copied[url]["meta"].pop("image_alt", None)
+        assert record == copied[url], url
+    assert qr_images > len(whole) // 2
+
+
+def test_a_search_copy_ends_where_the_marked_element_ends_or_is_the_whole_page():
+    from search import search_copy
+
+    page = (b'<!doctype html><html lang="zh-CN" class="x"><head><title>T</title></head><body><nav><img src="q.png">'
+            b'</nav><main><ARTICLE class="a" data-pagefind-body><h1>Title</h1><article><p>inner</p></article>'
+            b'<p>after</p></Article ><aside>related</aside></main></body></html>')
+    copy = search_copy(page)
+    assert copy.startswith(b'<!DOCTYPE html>\n<html lang="zh-CN" class="x"><head>')
+    assert b'<ARTICLE class="a" data-pagefind-body><h1>Title</h1><article><p>inner</p></article><p>after</p>' \
+           b"</Article >\n</body></html>" in copy
+    assert b"q.png" not in copy and b"related" not in copy
+    unmarked = page.replace(b" data-pagefind-body", b"")
+    assert search_copy(unmarked) is unmarked
+    unbalanced = page.replace(b"</Article >", b"")
+    assert search_copy(unbalanced) is unbalanced
+
+
 def test_pages_read_once_are_known_by_inode_size_and_time_until_they_change(tmp_path):
     """``indexed_pages`` reads a file only when its inode, size or modification time changed since it was read."""
     import os
