@@ -691,3 +691,16 @@ def test_known_pages_from_other_code_or_damaged_are_not_used(tmp_path, monkeypat
     for damaged in ("not json", "[]", '{"code": "%s", "pages": []}' % search.known_pages_version()):
         path.write_text(damaged, encoding="utf-8")
         assert search.load_known_pages(path) == {}
+
+
+@pytest.mark.parametrize("page", [
+    b"<p>data-pagefind-body</p>", b'<a title="x data-pagefind-body">', b"<div\ndata-pagefind-body>",
+    b"<div data-pagefind-body-x data-pagefind-body>", b"<x data-pagefind-body", b"<<div data-pagefind-body=1>",
+    b"data-pagefind-body <div data-pagefind-body/>", b"< div data-pagefind-body>",
+    b"<div>data-pagefind-body <i data-pagefind-body >", b"<html><body><article data-pagefind-body>x</article>",
+])
+def test_the_body_marker_is_found_as_the_regular_expression_alone_finds_it(page):
+    from search import BODY_MARKER, body_marker
+
+    found, expected = body_marker(page), BODY_MARKER.search(page)
+    assert (found.span() if found else None) == (expected.span() if expected else None)

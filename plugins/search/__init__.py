@@ -122,6 +122,7 @@ SHARD_DATA_DIRS = ("index", "fragment", "filter")
 
 # An element (not text: text cannot hold a raw "<") carrying the attribute Pagefind restricts indexing to.
 BODY_MARKER = re.compile(rb"<[A-Za-z][^<>]*\sdata-pagefind-body[\s=/>]")
+BODY_ATTRIBUTE = b"data-pagefind-body"
 HTML_TAG = re.compile(rb"<html\b[^<>]*>", re.IGNORECASE)
 TAG_NAME = re.compile(rb"[A-Za-z][A-Za-z0-9-]*")
 # Bump when ``search_copy`` changes what Pagefind is given: cached bundles made from other copies are not used.
@@ -176,6 +177,19 @@ class Unit:
     key: str
 
 
+def body_marker(page: bytes) -> re.Match | None:
+    """``BODY_MARKER.search(page)``, found from the attribute's name back to its tag's "<": the regular expression
+    alone tries every "<" of a page (2.5 s over the 20,000 pages of a 10,000-article site, most of them unmarked)."""
+    at = page.find(BODY_ATTRIBUTE)
+    while at >= 0:
+        start = page.rfind(b"<", 0, at)
+        match = BODY_MARKER.match(page, start) if start >= 0 else None
+        if match is not None:
+            return match
+        at = page.find(BODY_ATTRIBUTE, at + 1)
+    return None
+
+
 def language_key(head: bytes) -> str:
     """Pagefind's name for a page's index: its ``<html lang>`` lowercased (``zh-CN`` -> ``zh-cn``)."""
     match = HTML_LANG.search(head)
@@ -214,7 +228,7 @@ def indexed_pages(output: Path, bundle_dir: str, known: dict | None = None,
         if not (isinstance(entry, list) and len(entry) == 6 and entry[:4] == stamp):
             with open(path, "rb") as handle:
                 data = handle.read()
-            marked = bool(BODY_MARKER.search(data))
+            marked = body_marker(data) is not None
             entry = [*stamp, language_key(data[:4096]) if marked else "", hashlib.sha256(data).hexdigest()]
             known[relative] = entry
         lang, digest = entry[4], entry[5]
@@ -313,7 +327,7 @@ def search_copy(page: bytes) -> bytes:
     Pagefind then parses a fifth of the bytes (about 30% less of its time); and a result's image is an image of
     the article, where the whole page gave the first image anywhere on it (the share block's WeChat QR code)."""
     html = HTML_TAG.search(page)
-    body = BODY_MARKER.search(page)
+    body = body_marker(page)
     if html is None or body is None:
         return page
     tag = re.escape(TAG_NAME.match(page, body.start() + 1).group(0))
