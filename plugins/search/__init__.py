@@ -229,7 +229,10 @@ def indexed_pages(output: Path, bundle_dir: str, known: dict | None = None,
             with open(path, "rb") as handle:
                 data = handle.read()
             marked = body_marker(data) is not None
-            entry = [*stamp, language_key(data[:4096]) if marked else "", hashlib.sha256(data).hexdigest()]
+            # An unmarked page is not indexed: its bytes are part of no unit's key.
+            entry = [*stamp, "", ""]
+            if marked:
+                entry[4:] = [language_key(data[:4096]), hashlib.sha256(data).hexdigest()]
             known[relative] = entry
         lang, digest = entry[4], entry[5]
         if not lang:
