@@ -519,6 +519,15 @@ def test_a_rebuild_indexes_only_the_changed_shard_and_equals_a_cold_build(tmp_pa
     assert differing == [], differing  # the whole output folder, byte for byte
     assert changed_files != first_files
 
+    # A change around the articles (the site's name in every page's header and title) leaves what Pagefind is
+    # given as it was: nothing is indexed again, and the output is still a cold build's.
+    del runs[:]
+    renamed = make_site(tmp_path / "a", two_year_site_files(edited), CACHE_PATH=str(cache), SITENAME="Lanhai City")
+    assert runs == []
+    renamed_cold = make_site(tmp_path / "renamed-cold", two_year_site_files(edited), SITENAME="Lanhai City")
+    assert output_files(renamed.output) == output_files(renamed_cold.output)
+    assert output_files(renamed.output)["2024/05/ferry-pier/index.html"] != changed_files["2024/05/ferry-pier/index.html"]
+
 
 def test_a_failing_pagefind_stops_the_build_with_its_message(tmp_path, monkeypatch):
     import search as search_plugin

@@ -51,36 +51,47 @@ class Background:
     """``function`` over ``jobs`` in worker processes (as ``pool_map``), started now while the build goes on with
     other work; ``wait`` takes the results in (and raises the first failure). For jobs whose only effect is a file
     in a cache keyed by their inputs, so a build that starts them early can plan again at the point it needs the
-    files and make whatever is still missing: starting early is a head start, never a different result."""
+    files and make whatever is still missing: starting early is a head start, never a different result.
+
+    Every batch started in a build goes to one pool (the first batch's ``workers``), in the order started: forked
+    workers each count the parent's pages again in the process tree's resident memory, so two batches with a pool
+    each would double that for no more cores. The pool ends when the last batch is taken in."""
 
     def __init__(self, function: Callable, jobs: list, workers: int) -> None:
-        workers = max(1, min(workers, len(jobs)))
-        self._pool = _executor(workers)
+        global _POOL
+        if _POOL is None:
+            _POOL = (_executor(max(1, workers)), max(1, workers))
+        pool, size = _POOL
         # map submits every chunk now; its iterator only collects.
-        self._results = self._pool.map(function, jobs, chunksize=_chunksize(len(jobs), workers))
+        self._results = pool.map(function, jobs, chunksize=_chunksize(len(jobs), size))
         _STARTED.add(self)
 
     def wait(self) -> None:
-        _STARTED.discard(self)
         try:
             for _ in self._results:
                 pass
         finally:
-            self._pool.shutdown(cancel_futures=True)
-
-    def stop(self) -> None:
-        """Drop the chunks not begun; the ones under way end by themselves (each writes whole files)."""
-        _STARTED.discard(self)
-        self._pool.shutdown(wait=False, cancel_futures=True)
+            _STARTED.discard(self)
+            if not _STARTED:
+                _end_pool(wait=True)
 
 
+_POOL: tuple[ProcessPoolExecutor, int] | None = None
 _STARTED: set[Background] = set()
 
 
+def _end_pool(wait: bool) -> None:
+    global _POOL
+    if _POOL is not None:
+        pool, _POOL = _POOL[0], None
+        pool.shutdown(wait=wait, cancel_futures=True)
+
+
 def stop_background() -> None:
-    """Stop whatever a build started and never waited for (it stopped at an error in between)."""
-    for started in list(_STARTED):
-        started.stop()
+    """Stop whatever a build started and never waited for (it stopped at an error in between): the chunks not begun
+    are dropped; the ones under way end by themselves (each writes whole files)."""
+    _STARTED.clear()
+    _end_pool(wait=False)
 
 
 def run_all(function: Callable, jobs: Iterable, workers: int) -> None:

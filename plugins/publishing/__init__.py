@@ -25,8 +25,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import shutil
 from pathlib import Path
+from stat import S_ISREG
 
 from pelican import signals
 
@@ -90,15 +92,20 @@ class AssetResolver:
         self._memo: dict[tuple[str, int, int], str] = {}
 
     def __call__(self, relative: str) -> str:
+        # Called several times on every page: one stat per call, no Path objects.
         relative = relative.lstrip("/")
         for source in reversed(self.options["static_sources"]):
-            path = source / relative
-            if path.is_file():
-                stat = path.stat()
-                key = (str(path), stat.st_mtime_ns, stat.st_size)
-                if key not in self._memo:
-                    self._memo[key] = hashed_name(relative, file_hash(path))
-                return f"{self.options['static_dir']}/{self._memo[key]}"
+            path = os.path.join(source, relative)
+            try:
+                stat = os.stat(path)
+            except OSError:
+                continue
+            if not S_ISREG(stat.st_mode):
+                continue
+            key = (path, stat.st_mtime_ns, stat.st_size)
+            if key not in self._memo:
+                self._memo[key] = hashed_name(relative, file_hash(Path(path)))
+            return f"{self.options['static_dir']}/{self._memo[key]}"
         logger.error(
             "asset(%r): no such file in the theme's static folders (%s)",
             relative,

@@ -17,10 +17,11 @@ language is split by month, and pages outside dated folders form an ``<lang>-oth
   first. Shards hold one language each, because Pagefind falls back to *another* language's records when a
   merged bundle lacks the page's language.
 
-Each unit (the primary, each other shard) is cached under ``CACHE_PATH/search/shards/<key>/``, ``key`` being a
-hash of its pages (paths and bytes), Pagefind's version, options and the canonical format; only units whose key
-changed run Pagefind (several at once, each on a staging folder of exactly its pages' search copies: the
-``<html>`` tag and the marked element, ``search_copy``), and cache entries this build did not use are deleted.
+Pagefind is given each page's search copy (``search_copy``: the ``<html>`` tag and the marked element). Each unit
+(the primary, each other shard) is cached under ``CACHE_PATH/search/shards/<key>/``, ``key`` being a hash of its
+pages (paths and search copies), Pagefind's version, options and the canonical format; only units whose key changed
+run Pagefind (several at once, each on a staging folder of exactly its pages' copies), and cache entries this build
+did not use are deleted. A page changed outside its article (navigation, related stories) re-indexes nothing.
 Pagefind's filter and metadata files are rewritten in a canonical order (``canonical.py``), so the output is
 byte-identical to a cold build's.
 
@@ -142,7 +143,7 @@ def pagefind_version() -> str:
 
 @dataclass(frozen=True)
 class IndexedPage:
-    """One page Pagefind indexes: its path in the output, Pagefind language key, URL date, content hash."""
+    """One page Pagefind indexes: its path in the output, Pagefind language key, URL date, its search copy's hash."""
 
     path: str
     lang: str
@@ -229,10 +230,11 @@ def indexed_pages(output: Path, bundle_dir: str, known: dict | None = None,
             with open(path, "rb") as handle:
                 data = handle.read()
             marked = body_marker(data) is not None
-            # An unmarked page is not indexed: its bytes are part of no unit's key.
+            # A unit's key has the bytes Pagefind is given (``search_copy``), not the page's: a change elsewhere on
+            # the page (navigation, related stories, share block) re-indexes nothing. Unmarked pages are in none.
             entry = [*stamp, "", ""]
             if marked:
-                entry[4:] = [language_key(data[:4096]), hashlib.sha256(data).hexdigest()]
+                entry[4:] = [language_key(data[:4096]), hashlib.sha256(search_copy(data)).hexdigest()]
             known[relative] = entry
         lang, digest = entry[4], entry[5]
         if not lang:
@@ -291,7 +293,7 @@ def plan_shards(pages: list[IndexedPage], max_pages: int) -> dict[str, list[Shar
 
 
 def unit_key(pages: tuple[IndexedPage, ...], options: list[str]) -> str:
-    """A hash of everything one bundle depends on: its pages (path and bytes), Pagefind, its options."""
+    """A hash of everything one bundle depends on: its pages (path and search copy), Pagefind, its options."""
     digest = hashlib.sha256()
     digest.update(f"pagefind {pagefind_version()} canonical-{CANONICAL_FORMAT} shards-{SHARD_FORMAT} "
                   f"search-copy-{SEARCH_COPY_FORMAT} {options!r}\n".encode())
