@@ -49,7 +49,7 @@ def _chunksize(jobs: int, workers: int, chunks_per_worker: int = 8) -> int:
 
 class Background:
     """``function`` over ``jobs`` in worker processes (as ``pool_map``), started now while the build goes on with
-    other work; ``wait`` takes the results in (and raises the first failure). For jobs whose only effect is a file
+    other work; ``wait`` returns the results (and raises the first failure). For jobs whose only effect is a file
     in a cache keyed by their inputs, so a build that starts them early can plan again at the point it needs the
     files and make whatever is still missing: starting early is a head start, never a different result.
 
@@ -66,10 +66,10 @@ class Background:
         self._results = pool.map(function, jobs, chunksize=_chunksize(len(jobs), size))
         _STARTED.add(self)
 
-    def wait(self) -> None:
+    def wait(self) -> list:
+        """The results, in the order of the jobs."""
         try:
-            for _ in self._results:
-                pass
+            return list(self._results)
         finally:
             _STARTED.discard(self)
             if not _STARTED:
@@ -94,15 +94,20 @@ def stop_background() -> None:
     _end_pool(wait=False)
 
 
-def run_all(function: Callable, jobs: Iterable, workers: int) -> None:
-    """``function`` over ``jobs`` for their effects: in a pool when there are more workers than one."""
+def map_all(function: Callable, jobs: Iterable, workers: int) -> list:
+    """``function`` over ``jobs``, results in order: in a pool when there are more workers than one. While a batch
+    started in the background runs, on its workers (queued behind it) rather than on more forked ones."""
     jobs = list(jobs)
+    if workers > 1 and len(jobs) > 1 and _POOL is not None:
+        return Background(function, jobs, workers).wait()
     if workers > 1 and len(jobs) > 1:
-        for _ in pool_map(function, jobs, workers):
-            pass
-    else:
-        for job in jobs:
-            function(job)
+        return list(pool_map(function, jobs, workers))
+    return [function(job) for job in jobs]
+
+
+def run_all(function: Callable, jobs: Iterable, workers: int) -> None:
+    """``function`` over ``jobs`` for their effects (``map_all``)."""
+    map_all(function, jobs, workers)
 
 
 def release_free_memory() -> None:

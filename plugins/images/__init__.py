@@ -32,11 +32,9 @@ from __future__ import annotations
 import html
 import json
 import logging
-import multiprocessing
 import os
 import re
 import shutil
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
@@ -46,7 +44,7 @@ from pelican import signals
 from pelican.contents import Article, Page
 from pelican.generators import StaticGenerator
 
-from content_model.workers import usable_cores
+from content_model.workers import can_fork, map_all, usable_cores
 
 from . import process
 from .process import ImagePlan, ImageProblem, RenderSettings
@@ -325,11 +323,14 @@ def render_missing(plans: list[ImagePlan], config: dict) -> tuple[int, int]:
     Returns (encodes, worker processes used; 0 when encoded in this process)."""
     cache_root = config["IMAGES_CACHE_PATH"]
     workers = min(config["IMAGES_WORKERS"], len(plans))
-    if len(plans) > config["IMAGES_PARALLEL_THRESHOLD"] and workers > 1 and "fork" in multiprocessing.get_all_start_methods():
+    if len(plans) > config["IMAGES_PARALLEL_THRESHOLD"] and workers > 1 and can_fork():
         # fork: the children inherit the plugin module Pelican loaded from PLUGIN_PATHS (spawn could not import it)
-        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
-            return sum(pool.map(process.render, plans, [cache_root] * len(plans))), workers
+        return sum(map_all(_render, [(plan, cache_root) for plan in plans], workers)), workers
     return sum(process.render(plan, cache_root) for plan in plans), 0
+
+
+def _render(job: tuple[ImagePlan, Path]) -> int:
+    return process.render(*job)
 
 
 def on_all_generators_finalized(generators) -> None:
