@@ -3,7 +3,8 @@
 Adds to every published and hidden article and translation (drafts get nothing):
 
 - ``article.share``: the share entries (:class:`~share.networks.ShareLink`: key, name, label, kind, url...) in
-  the order ``SHARE_NETWORKS`` gives for the article's language; ``partials/share_block.html`` renders them;
+  the order ``SHARE_NETWORKS`` gives for the article's language, made as a page goes through them
+  (:class:`ShareLinks`); ``partials/share_block.html`` renders them;
 - ``article.social``: canonical URL, Open Graph and Twitter ``<meta>`` values and the JSON-LD ``NewsArticle`` +
   ``BreadcrumbList`` (:mod:`share.social`); ``partials/social_meta.html`` renders them;
 - a QR code of the article's absolute URL for WeChat, ``share/qr/<lang>/<slug>.png`` in the output, made with
@@ -23,6 +24,8 @@ make their contexts; the codes are still looked up by the final URLs, and any mi
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urljoin
 
@@ -131,6 +134,27 @@ def home_label(theme: str, lang: str, default_lang: str) -> str:
     return "Home" if lang == default_lang else catalogue(theme, lang).get("Home", "Home")
 
 
+@dataclass(frozen=True)
+class ShareLinks:
+    """``article.share``: the entries (``share_links``), made each time a page goes through them rather than kept.
+    Kept, ten thousand articles' links are some 60 MB that a build holds while it writes (and that the
+    pre-rendering child counts again), most of them for pages a rebuild takes from its cache; a page key digests
+    what they are made from (every field a plain value or a ``ShareTarget``)."""
+
+    target: ShareTarget
+    keys: tuple[str, ...]
+    qr: tuple[str, int] | None
+
+    def __iter__(self) -> Iterator[ShareLink]:
+        return iter(share_links(self.target, self.keys, self.qr))
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def __fingerprint__(self) -> str:
+        return repr(self)
+
+
 def share_links(target: ShareTarget, keys, qr: tuple[str, int] | None) -> list[ShareLink]:
     """The entries of ``article.share``; ``qr`` is the QR code's (output path, width) when WeChat is listed."""
     links = []
@@ -205,7 +229,7 @@ def add_share_to(generator: ArticlesGenerator) -> None:
             qr_path = f"share/qr/{lang}/{article.slug}.png"
             link_or_copy(config["cache"] / "qr" / f"{qr_key(url, config['qr_scale'])}.png", output / qr_path)
             qr = (qr_path, png_size(data)[0])
-        article.share = share_links(target, keys, qr)
+        article.share = ShareLinks(target, tuple(keys), qr)
         article.share_target = target  # what the links are made from (the body-edit path remakes them)
         article.social = social_meta(
             article,
