@@ -339,10 +339,23 @@ def on_all_generators_finalized(generators) -> None:
 
 
 def on_finalized(pelican) -> None:
-    """Delete what this build did not take back from the last build's output (``output.discard``)."""
+    """Delete what this build did not take back from the last build's output (``output.discard``); end the build
+    pool (``workers.end_pool``) if nothing did."""
     from .output import discard
+    from .workers import end_pool
 
+    end_pool()
     discard()
+
+
+def forget_content(article) -> None:
+    """Drop Pelican's memoised body of ``article`` as its page shows it (``Content.get_content`` keeps every body it
+    made for the whole run). Called once the page is rendered: nothing else a build writes asks for that body but a
+    feed, which makes it again. At 10,000 articles, some 50 MB a writing process no longer holds."""
+    from pelican.contents import Content
+
+    siteurl = article._context.get("localsiteurl", "") if article._context else ""
+    Content.get_content.cache.pop((article, siteurl), None)
 
 
 def write_article_page(generator, writer, article) -> None:

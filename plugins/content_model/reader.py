@@ -213,6 +213,7 @@ def read_ahead(generator) -> int:
         return 0
     chunk = max(1, min(100, len(paths) // (count * 8)))
     _POOL_READER[:] = [reader, settings]
+    workers.start_pool(count)  # forked with the reader in place; kept for the build's later batches
     read = 0
     try:
         for blob in workers.pool_map(_read_chunk, [paths[i:i + chunk] for i in range(0, len(paths), chunk)], count,

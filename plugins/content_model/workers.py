@@ -1,7 +1,15 @@
-"""Process pools for the build's CPU-bound batches (reading articles, drawing share cards, making QR codes).
+"""Process pools for the build's CPU-bound batches (reading articles, drawing share cards, making QR codes, encoding
+image renditions).
 
 One place decides how many cores a build may use (``usable_cores``: the CPU affinity, which a container or
-``taskset`` may narrow, not the machine's count) and how jobs are spread over them (``pool_map``).
+``taskset`` may narrow, not the machine's count) and how jobs are spread over them (``pool_map``, ``map_all``,
+``Background``).
+
+A cold build's batches share one pool, the build pool (``start_pool``, ``end_pool``): forked when the articles
+start being read, while the parent is small, and kept for the cards, QR codes and renditions that follow, until the
+pre-rendering child is forked (incremental) or the build ends. Forked workers each count the parent's pages again
+in the process tree's resident memory: workers forked later, from a parent holding every article, counted three
+times what these do, and two pools at once twice that.
 """
 
 from __future__ import annotations
@@ -24,8 +32,30 @@ def can_fork() -> bool:
     return "fork" in multiprocessing.get_all_start_methods()
 
 
+# The build pool and its number of workers, while there is one.
+_POOL: tuple[ProcessPoolExecutor, int] | None = None
+
+
+def start_pool(workers: int) -> None:
+    """Start the build pool (ending one left by an earlier build): its workers are forked at its first batch, with
+    the parent's memory as it is then."""
+    global _POOL
+    end_pool()
+    _POOL = (_executor(max(1, workers)), max(1, workers))
+
+
+def end_pool(wait: bool = True) -> None:
+    """End the build pool, if there is one; the chunks not begun are dropped (those under way end by themselves:
+    each writes whole files)."""
+    global _POOL
+    if _POOL is not None:
+        pool, _POOL = _POOL[0], None
+        pool.shutdown(wait=wait, cancel_futures=True)
+
+
 def pool_map(function: Callable, jobs: list, workers: int, chunks_per_worker: int = 8) -> Iterator:
-    """``function`` over ``jobs`` in worker processes, results in the order of ``jobs`` as they come.
+    """``function`` over ``jobs`` in worker processes (the build pool's, when there is one), results in the order of
+    ``jobs`` as they come.
 
     Workers are forked where the system can (they start in milliseconds with the modules and caches already in
     memory; spawn costs about a second of imports each), and ``function`` must be a module-level function. About
@@ -33,6 +63,10 @@ def pool_map(function: Callable, jobs: list, workers: int, chunks_per_worker: in
     end. Logging resets its locks after a fork, so threads in the parent (a test server) are no danger to workers
     that only compute and write files.
     """
+    if _POOL is not None:
+        pool, size = _POOL
+        yield from pool.map(function, jobs, chunksize=_chunksize(len(jobs), size, chunks_per_worker))
+        return
     workers = max(1, min(workers, len(jobs)))
     with _executor(workers) as pool:
         yield from pool.map(function, jobs, chunksize=_chunksize(len(jobs), workers, chunks_per_worker))
@@ -48,55 +82,32 @@ def _chunksize(jobs: int, workers: int, chunks_per_worker: int = 8) -> int:
 
 
 class Background:
-    """``function`` over ``jobs`` in worker processes (as ``pool_map``), started now while the build goes on with
-    other work; ``wait`` returns the results (and raises the first failure). For jobs whose only effect is a file
-    in a cache keyed by their inputs, so a build that starts them early can plan again at the point it needs the
-    files and make whatever is still missing: starting early is a head start, never a different result.
-
-    Every batch started in a build goes to one pool (the first batch's ``workers``), in the order started: forked
-    workers each count the parent's pages again in the process tree's resident memory, so two batches with a pool
-    each would double that for no more cores. The pool ends when the last batch is taken in."""
+    """``function`` over ``jobs`` on the build pool's workers (started now if there is none), started now while the
+    build goes on with other work; ``wait`` returns the results (and raises the first failure). For jobs whose only
+    effect is a file in a cache keyed by their inputs, so a build that starts them early can plan again at the point
+    it needs the files and make whatever is still missing: starting early is a head start, never a different result.
+    Batches run in the order they were started."""
 
     def __init__(self, function: Callable, jobs: list, workers: int) -> None:
-        global _POOL
         if _POOL is None:
-            _POOL = (_executor(max(1, workers)), max(1, workers))
+            start_pool(workers)
         pool, size = _POOL
         # map submits every chunk now; its iterator only collects.
         self._results = pool.map(function, jobs, chunksize=_chunksize(len(jobs), size))
-        _STARTED.add(self)
 
     def wait(self) -> list:
         """The results, in the order of the jobs."""
-        try:
-            return list(self._results)
-        finally:
-            _STARTED.discard(self)
-            if not _STARTED:
-                _end_pool(wait=True)
-
-
-_POOL: tuple[ProcessPoolExecutor, int] | None = None
-_STARTED: set[Background] = set()
-
-
-def _end_pool(wait: bool) -> None:
-    global _POOL
-    if _POOL is not None:
-        pool, _POOL = _POOL[0], None
-        pool.shutdown(wait=wait, cancel_futures=True)
+        return list(self._results)
 
 
 def stop_background() -> None:
-    """Stop whatever a build started and never waited for (it stopped at an error in between): the chunks not begun
-    are dropped; the ones under way end by themselves (each writes whole files)."""
-    _STARTED.clear()
-    _end_pool(wait=False)
+    """End the build pool of a build that stopped (at an error, maybe between starting a batch and taking it in)."""
+    end_pool(wait=False)
 
 
 def map_all(function: Callable, jobs: Iterable, workers: int) -> list:
-    """``function`` over ``jobs``, results in order: in a pool when there are more workers than one. While a batch
-    started in the background runs, on its workers (queued behind it) rather than on more forked ones."""
+    """``function`` over ``jobs``, results in order: in a pool when there are more workers than one (the build
+    pool's, queued behind what it is doing, when there is one)."""
     jobs = list(jobs)
     if workers > 1 and len(jobs) > 1 and _POOL is not None:
         return Background(function, jobs, workers).wait()

@@ -56,9 +56,9 @@ from pelican.paginator import Page, Paginator
 from pelican.urlwrappers import URLWrapper
 from pelican.writers import FileOverwriteFailedError, Writer
 
-from content_model import write_article_page
+from content_model import forget_content, write_article_page
 from content_model.output import place, write_atomically
-from content_model.workers import release_free_memory, usable_cores
+from content_model.workers import end_pool, release_free_memory, usable_cores
 
 from . import quick
 
@@ -332,7 +332,15 @@ class IncrementalWriter(Writer):
             self.from_child += 1
         text = self.cached(key, template, localcontext)
         quick.RECORDER.note_page(template, localcontext, text, global_context)
+        self.done_with(localcontext)
         return text
+
+    @staticmethod
+    def done_with(localcontext: dict) -> None:
+        """An article's page is made: its memoised body is not needed again (``content_model.forget_content``)."""
+        article = localcontext.get("article")
+        if article is not None and localcontext.get("output_file") == getattr(article, "save_as", None):
+            forget_content(article)
 
     def cache_path(self, key: str) -> Path:
         self.used.add(key)
@@ -366,6 +374,7 @@ class IncrementalWriter(Writer):
                 self.from_child += 1
             text = self.cached(key, template, localcontext)
             quick.RECORDER.note_page(template, localcontext, text, global_context)
+            self.done_with(localcontext)
             place(path, text.encode("utf-8"))
             self.deferred_written += 1
         self.deferred.clear()
@@ -452,6 +461,7 @@ class PrerenderWriter(IncrementalWriter):
         path = self.cache_path(key)
         if not path.is_file():
             self.store(path, template.render(localcontext))
+        self.done_with(localcontext)
         if offset is not None:
             self.shared.done(offset, key)
         return ""
@@ -630,6 +640,7 @@ def start_prerender(generators) -> None:
         return
     articles = [g for g in generators if type(g).__name__ == "ArticlesGenerator"]
     shared = SharedPages(articles[0] if len(articles) == 1 and config["prerender_articles"] else None, chosen)
+    end_pool()  # its idle workers would be counted again next to the child
     release_free_memory()  # pages the heap no longer uses would be counted again in the child
     # Out of the collector's reach: its passes write to every object they visit, and in the child each such
     # write copies a page it shares with the parent (the parent's collections are shorter too).
