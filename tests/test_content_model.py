@@ -229,3 +229,22 @@ def test_articles_read_ahead_report_problems_as_one_core_does(tmp_path, monkeypa
         logs.append(caught.value.log.replace(str(tmp_path / str(workers)), "<site>"))
     assert counts == [0, 13] and logs[0] == logs[1]
     assert "content/articles/2026/story-3.md:" in logs[0] and "Tao Minhui" in logs[0] and "not UTF-8" in logs[0]
+
+
+def test_a_build_pool_whose_worker_died_is_replaced_for_the_next_batch():
+    """Reading ahead runs on the build pool (content_model.workers) and leaves it to the cards and QR codes that
+    follow: a worker that died there (the reader gives up on reading ahead) must not cost the build its cards."""
+    import os
+    from concurrent.futures.process import BrokenProcessPool
+
+    from content_model import workers
+
+    workers.start_pool(2)
+    try:
+        with pytest.raises(BrokenProcessPool):
+            list(workers.pool_map(os._exit, [3, 3], 2))
+        assert workers.Background(abs, [-1, -2, -3], 2).wait() == [1, 2, 3]
+        assert workers.map_all(abs, [-4, -5], 2) == [4, 5]
+    finally:
+        workers.end_pool()
+    assert workers.map_all(abs, [-6, -7], 2) == [6, 7]  # no build pool: a pool of its own

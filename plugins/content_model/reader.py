@@ -224,6 +224,7 @@ def read_ahead(generator) -> int:
                 readers.cache_data(path, (content, metadata))
                 read += 1
     except Exception as exc:  # noqa: BLE001 - a worker that died only costs time: the build reads the rest
+        workers.end_pool(wait=False)  # later batches start a pool of their own
         logger.debug("content_model: reading ahead stopped (%s: %s)", type(exc).__name__, exc)
     finally:
         _POOL_READER.clear()

@@ -18,6 +18,7 @@ import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 
 def usable_cores() -> int:
@@ -91,9 +92,17 @@ class Background:
     def __init__(self, function: Callable, jobs: list, workers: int) -> None:
         if _POOL is None:
             start_pool(workers)
+        try:
+            self._results = self._submit(function, jobs)
+        except BrokenProcessPool:  # a worker of an earlier batch died: a new pool, rather than no cards
+            start_pool(workers)
+            self._results = self._submit(function, jobs)
+
+    @staticmethod
+    def _submit(function: Callable, jobs: list) -> Iterator:
         pool, size = _POOL
         # map submits every chunk now; its iterator only collects.
-        self._results = pool.map(function, jobs, chunksize=_chunksize(len(jobs), size))
+        return pool.map(function, jobs, chunksize=_chunksize(len(jobs), size))
 
     def wait(self) -> list:
         """The results, in the order of the jobs."""

@@ -13,8 +13,10 @@ stops the build with a message saying what to install.
 Cards are cached in ``SHARE_CARD_CACHE`` under a hash of every input (title, date, section, site name, lead
 image bytes, font bytes, card code version, size): a rebuild never redraws an unchanged card, and the output
 file is a hard link to the cached one, so an unchanged card keeps its inode and mtime. When more than
-``SHARE_CARD_POOL_MIN`` cards are missing, they are drawn by a process pool on every core; the parent first draws
-the identity band (the same on every card of a language) and loads the fonts, so forked workers inherit them.
+``SHARE_CARD_POOL_MIN`` cards are missing, they are drawn on every core, by the build's pool
+(``content_model.workers``); when the pool is forked for them, the parent first draws the identity band (the same on
+every card of a language) and loads the fonts, so the workers inherit them (workers forked earlier, to read the
+articles, make their own once).
 
 A cold build starts drawing when the articles are read (``article_generator_finalized``), so the pool works
 while the other generators make their contexts; at ``all_generators_finalized`` (final URLs and sections are
