@@ -329,8 +329,8 @@ def search_copy(page: bytes) -> bytes:
     ``data-pagefind-body`` (text, title, filters, metadata, sort keys: the theme keeps them all inside it), in a
     minimal document. The page itself when either cannot be found.
 
-    Pagefind then parses a fifth of the bytes (about 30% less of its time); and a result's image is an image of
-    the article, where the whole page gave the first image anywhere on it (the share block's WeChat QR code)."""
+    Pagefind then parses about a quarter of the bytes (a quarter less of its time); and a result's image is an
+    image of the article, where the whole page gave the first image anywhere on it (the share block's QR code)."""
     html = HTML_TAG.search(page)
     body = body_marker(page)
     if html is None or body is None:
