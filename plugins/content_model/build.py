@@ -93,9 +93,9 @@ def build(settings_file: str | Path, overrides: dict | None = None, fatal: str =
     finally:
         logging.getLogger().removeHandler(warnings)
         from .output import finish_discarding
-        from .workers import stop_background
+        from .workers import end_pool
 
-        stop_background()
+        end_pool(wait=False)  # a build stopped at an error may have started a batch it never took in
         finish_discarding()
     return settings
 

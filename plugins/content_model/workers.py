@@ -109,11 +109,6 @@ class Background:
         return list(self._results)
 
 
-def stop_background() -> None:
-    """End the build pool of a build that stopped (at an error, maybe between starting a batch and taking it in)."""
-    end_pool(wait=False)
-
-
 def map_all(function: Callable, jobs: Iterable, workers: int) -> list:
     """``function`` over ``jobs``, results in order: in a pool when there are more workers than one (the build
     pool's, queued behind what it is doing, when there is one)."""

@@ -202,7 +202,7 @@ class LivePreview:
         from pelican.settings import read_settings
 
         from content_model.build import configure_logging
-        from content_model.workers import stop_background
+        from content_model.workers import end_pool
 
         def run() -> bool:
             try:
@@ -210,7 +210,7 @@ class LivePreview:
                 Pelican(read_settings(str(self.settings_file), override=dict(self.overrides))).run()
                 return True
             except Exception as exc:  # noqa: BLE001 - the site was built already; only the quick path is lost
-                stop_background()
+                end_pool(wait=False)
                 self._print(f"live preview: could not prepare quick updates ({type(exc).__name__}: {exc}); "
                             "every save runs a full build")
                 return False

@@ -138,15 +138,17 @@ def draw_missing(specs: list[CardSpec], config: dict) -> None:
     run_all(render_to_cache, specs, config["workers"] if pooled else 1)
 
 
-def plan_cards(generator: ArticlesGenerator, config: dict, sections: dict) -> list[tuple[object, CardSpec]]:
-    """Each shareable article with the spec of its card (``destination``: its file in the cache)."""
+def plan_cards(generator: ArticlesGenerator, config: dict, sections: dict,
+               articles: list | None = None) -> list[tuple[object, CardSpec]]:
+    """Each shareable article (``share.shareable``, unless given) with the spec of its card (``destination``: its
+    file in the cache)."""
     from share import shareable
     from share.social import localized
 
     settings = generator.settings
     content = Path(settings["PATH"])
     planned: list[tuple[object, CardSpec]] = []
-    for article in shareable(generator):
+    for article in shareable(generator) if articles is None else articles:
         lang = article.lang
         image_path = getattr(article, "image_path", None)
         lead = str((content / image_path).resolve()) if image_path else ""
@@ -186,9 +188,9 @@ def start_cards(generator) -> None:
     from listing_pages import make_section
     from share import shareable
 
-    names = {article.category.name for article in shareable(generator)}
-    sections = {name: make_section(generator.settings, name) for name in names}
-    missing = missing_cards(plan_cards(generator, config, sections))
+    articles = shareable(generator)
+    sections = {name: make_section(generator.settings, name) for name in {a.category.name for a in articles}}
+    missing = missing_cards(plan_cards(generator, config, sections, articles))
     if len(missing) > config["pool_min"]:
         warm(missing)
         generator.share_cards_started = (Background(render_to_cache, missing, config["workers"]),
