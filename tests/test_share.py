@@ -459,3 +459,21 @@ def test_missing_qr_codes_are_made_on_every_core_and_equal_in_process_ones(tmp_p
         assert made == render_qr_png(url, 6)
     assert checkers.decode_qr(tmp_path / "qr" / f"{qr_key(urls[7], 6)}.png") == urls[7]
     assert make_missing(urls, 6, tmp_path / "qr") == 0
+
+
+@pytest.mark.parametrize("scale", [1, 4, 7])
+def test_a_qr_code_png_is_zxings_own_image_at_its_scale(scale):
+    """render_qr_png scales a one-pixel-per-module image: exactly the pixels zxing draws at that scale."""
+    import io
+
+    import zxingcpp
+    from PIL import Image
+
+    from share.qr import render_qr_png
+
+    url = "https://lanhai.example.gov/zh/2026/03/城市更新/?a=1&b=2"
+    barcode = zxingcpp.create_barcode(url, zxingcpp.BarcodeFormat.QRCode, ec_level="M")
+    pixels = memoryview(barcode.to_image(scale=scale, add_quiet_zones=True))
+    with Image.open(io.BytesIO(render_qr_png(url, scale))) as made:
+        assert made.mode == "1" and made.size == (pixels.shape[1], pixels.shape[0])
+        assert made.convert("L").tobytes() == pixels.tobytes()

@@ -8,7 +8,7 @@ import re
 import sys
 
 import pytest
-from PIL import Image, ImageChops, ImageFont, ImageStat, JpegImagePlugin
+from PIL import Image, ImageChops, ImageDraw, ImageFont, ImageStat, JpegImagePlugin
 
 from tests.support.sites import REPO_ROOT, SiteBuildError, article, make_site
 
@@ -108,6 +108,54 @@ def test_a_very_long_title_is_cut_with_an_ellipsis(face):
         assert cut and len(lines) == 4
         assert lines[-1].endswith(cards.ELLIPSIS)
         assert all(face.getlength(line) <= 1000 for line in lines)
+
+
+def drawn_both_ways(face, text: str) -> tuple[Image.Image, Image.Image]:
+    by_pillow, by_glyphs = (Image.new("RGB", (2600, 120), "white") for _ in range(2))
+    ImageDraw.Draw(by_pillow).text((10, 90), text, font=face, fill=cards.TEXT, anchor="ls")
+    cards.draw_line(ImageDraw.Draw(by_glyphs), (10, 90), text, face, cards.TEXT)
+    return by_pillow, by_glyphs
+
+
+@pytest.mark.parametrize("text", [
+    "Baisha opens service counters as part of the plan",
+    "AVATAR Today: To Vote, Try Wave",  # kerning pairs
+    "澜海市发布“十四五”城市更新规划（2026—2030年），市长说：要让居民满意！",
+], ids=["english", "kerning", "chinese"])
+def test_text_drawn_glyph_by_glyph_is_what_pillow_draws(face, text):
+    assert cards.plain(text)
+    assert cards.glyphs(face).length(text) == face.getlength(text)
+    by_pillow, by_glyphs = drawn_both_ways(face, text)
+    assert by_glyphs.tobytes() == by_pillow.tobytes()
+
+
+def test_text_drawn_glyph_by_glyph_where_the_font_looks_further_than_a_pair_is_off_by_under_a_pixel(face):
+    # Ligatures over three characters ("ffi" in "office") are outside the pair adjustments, and a digit after a
+    # letter is another glyph of the same width: a fraction of a pixel, which the card's margins absorb.
+    text = "Try “Wave” offices — the 2026 plan (¥1,200; 35%)"
+    assert cards.glyphs(face).length(text) == pytest.approx(face.getlength(text), abs=1)
+    by_pillow, by_glyphs = drawn_both_ways(face, text)
+    ink, ours = (ImageChops.invert(image.convert("L")).getbbox() for image in (by_pillow, by_glyphs))
+    assert ink is not None and ours is not None
+    assert all(abs(a - b) <= 1 for a, b in zip(ink, ours)), (ink, ours)
+
+
+def test_text_that_needs_shaping_is_drawn_by_pillow(face):
+    for text in ("Cafe\u0301 society", "مدينة لانهاي", "हिन्दी"):
+        assert not cards.plain(text)
+        by_pillow, by_us = (Image.new("RGB", (900, 120), "white") for _ in range(2))
+        ImageDraw.Draw(by_pillow).text((10, 90), text, font=face, fill=cards.TEXT, anchor="ls")
+        cards.draw_line(ImageDraw.Draw(by_us), (10, 90), text, face, cards.TEXT)
+        assert by_us.tobytes() == by_pillow.tobytes()
+        assert cards.wrap(text, face, 10_000, 1) == ([text], False)
+
+
+def test_glyph_masks_kept_per_face_are_bounded(monkeypatch):
+    laid_out = cards.Glyphs(ImageFont.truetype(BOLD, 20, index=2))
+    monkeypatch.setattr(cards.Glyphs, "MASKS_KEPT", 50)
+    canvas = ImageDraw.Draw(Image.new("RGB", (4000, 40), "white"))
+    laid_out.draw(canvas, (0, 30), "".join(chr(0x4E00 + i) for i in range(180)), cards.TEXT)
+    assert 0 < len(laid_out._masks) <= 50
 
 
 def background_only(image: Image.Image, box) -> bool:

@@ -118,7 +118,10 @@ def make_gettext(theme: str, default_lang: str, languages):
 
 def dateline(value) -> str:
     """The visible publication time Chinese government sites require: ``YYYY-MM-DD HH:MM``."""
-    return value.strftime("%Y-%m-%d %H:%M") if value else ""
+    if not value:
+        return ""
+    # Not ``strftime``: Pelican's SafeDatetime runs it through a regular expression, on every date of every page.
+    return f"{value.year:04d}-{value.month:02d}-{value.day:02d} {value.hour:02d}:{value.minute:02d}"
 
 
 def long_date(value, lang: str) -> str:

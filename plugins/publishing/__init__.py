@@ -85,14 +85,21 @@ def theme_static_files(options: dict) -> dict[str, Path]:
 
 
 class AssetResolver:
-    """The `asset()` global: memoised per file stamp, so a livereload rebuild sees edited files."""
+    """The `asset()` global: memoised per file stamp, so a livereload rebuild sees edited files, and per name for
+    the resolver's life (one generator of one build), since it is called several times on every page."""
 
     def __init__(self, options: dict):
         self.options = options
         self._memo: dict[tuple[str, int, int], str] = {}
+        self._resolved: dict[str, str] = {}
 
     def __call__(self, relative: str) -> str:
-        # Called several times on every page: one stat per call, no Path objects.
+        resolved = self._resolved.get(relative)
+        if resolved is None:
+            resolved = self._resolved[relative] = self._resolve(relative)
+        return resolved
+
+    def _resolve(self, relative: str) -> str:
         relative = relative.lstrip("/")
         for source in reversed(self.options["static_sources"]):
             path = os.path.join(source, relative)
