@@ -117,7 +117,7 @@ def counted(cls):
     original = cls.prune
 
     def record(self):
-        counts["hits"], counts["misses"] = self.hits, self.misses
+        counts["hits"], counts["misses"], counts["kept"] = self.hits, self.misses, getattr(self, "kept", None)
         original(self)
 
     cls.prune = record
@@ -501,6 +501,68 @@ def test_an_edit_build_keeps_the_files_of_unchanged_pages(tmp_path):
     shutil.copytree(tmp_path / "content", cold / "content")
     run_build(cold)
     assert digests(output) == digests(cold / "output")
+
+
+def test_a_rebuild_keeps_the_files_of_pages_whose_key_is_unchanged_unread(tmp_path, monkeypatch):
+    """After an edit other pages show (a title), a page made from the same key as in the last build keeps that
+    build's file: it is neither read from the page cache nor compared nor written, its records for the body-edit
+    path are carried over, and the output equals a cold build's. A body edit that follows is still patched."""
+    from incremental import IncrementalWriter
+
+    make_site(tmp_path, files())
+    read = []
+    original = IncrementalWriter.cached
+    monkeypatch.setattr(IncrementalWriter, "cached", lambda self, key, *rest: read.append(key) or original(
+        self, key, *rest))
+    edit_title(tmp_path / "content")
+    with counted(IncrementalWriter) as counts:
+        run_build(tmp_path)
+    assert counts["kept"] > 20 and counts["hits"] == 0, counts  # every page whose key is unchanged is kept
+    assert len(read) == counts["misses"]  # and none of them was read
+    assert_equals_cold_build(tmp_path)
+    for relative in ("articles/2026/story-0.md", "articles/2026/story-1.zh.md"):
+        append_to_body(tmp_path / "content", relative, "A correction.")
+        with pelican_runs() as runs:
+            run_build(tmp_path)
+        assert runs == []  # the carried records say where the body is
+        assert_equals_cold_build(tmp_path)
+
+
+def test_a_page_the_body_edit_path_patched_is_never_kept_by_a_later_build(tmp_path):
+    """A patched page's text is not the one its recorded key made: when its article comes back to what that key
+    was made from (the correction reverted, with another edit so that a full build runs), the page is made again."""
+    site = tmp_path / "site"
+    make_site(site, files())
+    relative = "articles/2026/story-3.md"
+    original = (site / "content" / relative).read_text(encoding="utf-8")
+    append_to_body(site / "content", relative, "A correction to story 3.")
+    with pelican_runs() as runs:
+        run_build(site)
+    assert runs == []
+    (site / "content" / relative).write_text(original, encoding="utf-8")
+    edit_title(site / "content")
+    with pelican_runs() as runs:
+        run_build(site)
+    assert len(runs) == 1
+    assert b"A correction to story 3." not in (site / "output" / page_of(site, relative)).read_bytes()
+    assert_equals_cold_build(site)
+
+
+def test_a_page_file_changed_since_the_last_build_is_made_again(tmp_path):
+    """A kept file must be the very file the snapshot holds: pages changed by hand since (in place, or replaced)
+    are written again from their keys."""
+    site = make_site(tmp_path, files())
+    pages = sorted(site.output.glob("**/*.html"))
+    for number, page in enumerate(pages):
+        if number % 2:
+            with open(page, "r+b") as handle:  # in place: the same inode, other bytes
+                handle.write(b"<!-- changed by hand -->")
+        else:
+            page.unlink()
+            page.write_text("replaced by hand", encoding="utf-8")
+    edit_title(tmp_path / "content")
+    run_build(tmp_path)
+    assert_equals_cold_build(tmp_path)
 
 
 def test_objects_digested_by_their_repr_hold_only_plain_values(tmp_path):

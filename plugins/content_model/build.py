@@ -73,7 +73,10 @@ def build(settings_file: str | Path, overrides: dict | None = None, fatal: str =
             if snapshot.restore(settings, inputs.fingerprint, last) or quick.apply_body_edit(settings, inputs, last):
                 return settings
             reset_log_limits()  # the body-edit path may have read (and held back) what this build will report
-        Pelican(settings).run()
+            with quick.last_build(last):  # its unchanged pages are kept as they are
+                Pelican(settings).run()
+        else:
+            Pelican(settings).run()
         if snapshot and not warnings.count:
             # only a build without a single warning may stand in for a later, possibly stricter, one
             snapshot.save(settings, inputs, quick.RECORDER.state(), previous=last)

@@ -79,6 +79,36 @@ def place(path: str, data: bytes) -> bool:
     return False
 
 
+def file_stamp(info: os.stat_result) -> list[int]:
+    """What tells one file from another: a file is never written through (see the module docstring), so the same
+    inode with the same size and modification time holds the same bytes."""
+    return [info.st_size, info.st_ino, info.st_dev, info.st_mtime_ns]
+
+
+def set_aside_is(path: str, expected: list[int]) -> bool:
+    """Whether the set-aside copy of ``path`` (inside the output being built) is the very file ``expected``
+    (``file_stamp``) describes."""
+    previous = _aside_path(path)
+    if previous is None:
+        return False
+    try:
+        return file_stamp(os.stat(previous)) == list(expected)
+    except OSError:
+        return False
+
+
+def take_back(path: str) -> bool:
+    """Put the set-aside copy of ``path`` back unread (once ``set_aside_is`` said it holds the bytes wanted); False
+    when it is gone."""
+    previous = _aside_path(path)
+    if previous is None or not os.path.isfile(previous):
+        return False
+    if os.path.lexists(path):
+        os.unlink(path)
+    os.rename(previous, path)
+    return True
+
+
 def write_atomically(path: Path, data: bytes) -> None:
     """Write ``path`` through a temporary file and a rename: a reader (or a parallel build) never sees half a file,
     and a file another name links (a cache entry) is replaced, not written through."""

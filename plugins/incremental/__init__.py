@@ -57,7 +57,7 @@ from pelican.urlwrappers import URLWrapper
 from pelican.writers import FileOverwriteFailedError, Writer
 
 from content_model import forget_content, write_article_page
-from content_model.output import place, write_atomically
+from content_model.output import place, take_back, write_atomically
 from content_model.workers import end_pool, release_free_memory, usable_cores
 
 from . import quick
@@ -98,6 +98,8 @@ def _hash(*parts: str) -> str:
 SCALARS = (type(None), bool, int, float, str, Markup, dt.date)
 # What the parent's writer "renders" for a page the child is still rendering (never written: see PlacedFile).
 DEFERRED = "\x00incremental-deferred-page:"
+# ... and, followed by the page's key, for a page that keeps the last build's file (``Recorder.carry_page``).
+KEPT = "\x00incremental-kept-page:"
 
 
 class Fingerprinter:
@@ -288,6 +290,7 @@ class IncrementalWriter(Writer):
         self.deferred: dict[str, tuple] = {}
         self.deferred_files: list[tuple[str, str]] = []  # (output file, marker), written by `write_deferred`
         self.deferred_written = 0
+        self.kept = 0  # pages that kept the last build's file (``keeps``)
         ACTIVE.append(self)
 
     def site_key(self, context: dict) -> str:
@@ -330,10 +333,29 @@ class IncrementalWriter(Writer):
             key = self.page_key(template, localcontext, global_context)
         else:
             self.from_child += 1
+        if self.keeps(key, localcontext, global_context):
+            return f"{KEPT}{key}"
         text = self.cached(key, template, localcontext)
-        quick.RECORDER.note_page(template, localcontext, text, global_context)
+        quick.RECORDER.note_page(template, localcontext, text, global_context, key)
         self.done_with(localcontext)
         return text
+
+    def keeps(self, key: str, localcontext: dict, global_context: dict) -> bool:
+        """Whether the page keeps the last build's file, neither read nor written (``Recorder.carry_page``): most
+        pages of a rebuild after a metadata edit."""
+        path = os.path.join(self.output_path, localcontext.get("output_file") or "")
+        if not quick.RECORDER.carry_page(key, path, localcontext, global_context):
+            return False
+        self.used.add(key)
+        self.kept += 1
+        self.done_with(localcontext)
+        return True
+
+    def keep(self, path: str, key: str) -> None:
+        """``PlacedFile``: the page's file is the last build's (``keeps``): take it back; should it be gone since,
+        write the page's text from the cache."""
+        if not take_back(path):
+            place(path, self.cache_path(key).read_bytes())
 
     @staticmethod
     def done_with(localcontext: dict) -> None:
@@ -372,11 +394,14 @@ class IncrementalWriter(Writer):
                 key = self.page_key(template, localcontext, global_context)
             else:
                 self.from_child += 1
+            self.deferred_written += 1
+            if self.keeps(key, localcontext, global_context):
+                self.keep(path, key)
+                continue
             text = self.cached(key, template, localcontext)
-            quick.RECORDER.note_page(template, localcontext, text, global_context)
+            quick.RECORDER.note_page(template, localcontext, text, global_context, key)
             self.done_with(localcontext)
             place(path, text.encode("utf-8"))
-            self.deferred_written += 1
         self.deferred.clear()
 
     def store(self, path: Path, text: str) -> None:
@@ -441,6 +466,8 @@ class PlacedFile(io.StringIO):
             super().close()
             if text.startswith(DEFERRED) and text in self._writer.deferred:
                 self._writer.defer(self.name, text)
+            elif text.startswith(KEPT):
+                self._writer.keep(self.name, text[len(KEPT):])
             else:
                 place(self.name, text.encode(self._encoding))
 
@@ -691,8 +718,9 @@ def on_finalized(pelican) -> None:
     for writer in ACTIVE:
         if writer.config["enabled"]:
             writer.prune()
-            logger.info("incremental: %d pages rendered, %d taken from the cache (%d of them made by the "
-                        "pre-rendering child)", writer.misses, writer.hits, writer.from_child)
+            logger.info("incremental: %d pages rendered, %d taken from the cache, %d kept as the last build wrote "
+                        "them (%d of them all made by the pre-rendering child)", writer.misses, writer.hits,
+                        writer.kept, writer.from_child)
     ACTIVE.clear()
 
 

@@ -61,7 +61,7 @@ from . import snapshot
 logger = logging.getLogger(__name__)
 
 # Bump when what is recorded, or how, changes: a record of another format is never used.
-FORMAT = 2
+FORMAT = 3
 # What marks a story's summary in a listing.
 LIST_SUMMARY = SUMMARY_FORMS["list"][1]
 
@@ -107,13 +107,21 @@ def summary_texts(summary) -> dict[str, str]:
 
 
 class Recorder:
-    """What one full build tells the body-edit path of the next one (``state`` is saved with the snapshot)."""
+    """What one full build tells the body-edit path of the next one (``state`` is saved with the snapshot), and
+    what it tells the next full build: the key each page was made from (``pages``), so that a page whose key is
+    unchanged keeps its file and its records unread (``carry_page``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, last: dict | None = None) -> None:
         self.faces: dict[str, str] = {}  # content-relative source path -> face digest
         self.articles: dict[str, dict] = {}  # content-relative source path -> body-derived values, images
         self.links: dict[str, dict[str, str]] = {"generated": {}, "static": {}}
+        self.pages: dict[str, str] = {}  # output file -> the incremental key of its text
         self._fragments: dict[tuple, str] = {}
+        # The last saved build (``use_last_build``): its records, and its files' stamps.
+        recorded = (last or {}).get("quick") or {}
+        self._last = recorded if recorded.get("format") == FORMAT and recorded.get("pages") else {}
+        self._last_files = (last or {}).get("files") or {} if self._last else {}
+        self._last_unknown = set(self._last.get("summaries_unknown", ()))
 
     def note_face(self, content) -> None:
         from pelican.contents import Article
@@ -121,12 +129,53 @@ class Recorder:
         if isinstance(content, Article):
             self.faces[relative_source(content)] = face_digest(content)
 
-    def note_page(self, template, localcontext: dict, text: str, global_context: dict | None = None) -> None:
-        """A page as written. An article page: where its body is (``content_model.note_bodies_shown``) and its
-        summary as it is now, the values other plugins derive from the body and where the page shows them
-        (``BODY_DERIVED_PARTIALS``), and whether the body holds images. A listing: where it shows summaries."""
+    def carry_page(self, key: str, path: str, localcontext: dict, global_context: dict | None = None) -> bool:
+        """Whether the page about to be written to ``path`` may keep the last build's file, unread: its key is the
+        one that file was made from, the file set aside (``content_model.output.set_aside_is``) is still the very
+        file the snapshot holds, and the last build's records of it name the same stories. Then they are this
+        build's records of the page too (what ``note_page`` would find in the same text)."""
+        from content_model import STATE
+        from content_model.output import set_aside_is
+
+        name = localcontext.get("output_file")
+        last = self._last
+        if not last or not name or last["pages"].get(name) != key:
+            return False
+        expected = self._last_files.get(name)
+        if expected is None or not set_aside_is(path, expected):
+            return False
+        article = localcontext.get("article")
+        if article is not None and name == article.save_as:
+            relative = relative_source(article)
+            record, shown = last["articles"].get(relative), last["outputs"].get(name)
+            if record is None or record["page"] != name or shown is None:
+                return False
+            if [span[0] for span in shown["spans"]] != [relative]:
+                return False
+            self.articles[relative] = record
+        elif name in last["summaries"]:
+            items = self.listed(localcontext, global_context)
+            if items is None or last["summaries"][name][1] != [relative_source(i) for i in items if i.summary]:
+                return False
+        for recorded, now in ((last["outputs"], STATE.shown_bodies), (last["summaries"], STATE.shown_summaries)):
+            if name in recorded:
+                now[name] = recorded[name]
+        if name in self._last_unknown:
+            STATE.summaries_unknown.add(name)
+        self.pages[name] = key
+        return True
+
+    def note_page(self, template, localcontext: dict, text: str, global_context: dict | None = None,
+                  key: str | None = None) -> None:
+        """A page as written (from the text of ``key``). An article page: where its body is
+        (``content_model.note_bodies_shown``) and its summary as it is now, the values other plugins derive from
+        the body and where the page shows them (``BODY_DERIVED_PARTIALS``), and whether the body holds images. A
+        listing: where it shows summaries."""
         from content_model import BODY_DERIVED, BODY_DERIVED_PARTIALS, STATE, note_bodies_shown
 
+        name = localcontext.get("output_file")
+        if key is not None and name:
+            self.pages[name] = key
         article = localcontext.get("article")
         if article is None or localcontext.get("output_file") != article.save_as:
             self.note_listing(localcontext, text, global_context)
@@ -165,17 +214,23 @@ class Recorder:
         fields = {key: value for key, value in dataclasses.asdict(target).items() if key != "summary"}
         return {"target": fields, "keys": [link.key for link in links]}
 
-    def note_listing(self, localcontext: dict, text: str, global_context: dict | None) -> None:
-        """Where a page that lists stories shows their summaries (its page of a paginated list, or its own list)."""
-        from content_model import STATE, note_summaries_shown
-
-        name = localcontext.get("output_file")
+    @staticmethod
+    def listed(localcontext: dict, global_context: dict | None):
+        """The stories a page lists: its page of a paginated list, or its own list; None when it lists none."""
         page = localcontext.get("articles_page")
         items = getattr(page, "object_list", None) if page is not None else None
         if items is None:
             listed = localcontext.get("articles")
             if listed is not None and listed is not (global_context or {}).get("articles"):
                 items = listed
+        return items
+
+    def note_listing(self, localcontext: dict, text: str, global_context: dict | None) -> None:
+        """Where a page that lists stories shows their summaries."""
+        from content_model import STATE, note_summaries_shown
+
+        name = localcontext.get("output_file")
+        items = self.listed(localcontext, global_context)
         if items is not None and name:
             note_summaries_shown(name, text, items, "list")
         elif LIST_SUMMARY in text and name:
@@ -199,15 +254,27 @@ class Recorder:
         state = content_model.STATE
         return {"format": FORMAT, "faces": self.faces, "articles": self.articles, "links": self.links,
                 "outputs": state.shown_bodies, "summaries": state.shown_summaries,
-                "summaries_unknown": sorted(state.summaries_unknown)}
+                "summaries_unknown": sorted(state.summaries_unknown), "pages": self.pages}
 
 
 RECORDER = Recorder()
+LAST_BUILD: list[dict] = []  # the last saved build's manifest, while a full build runs (``last_build``)
+
+
+@contextlib.contextmanager
+def last_build(manifest: dict | None):
+    """While a full build runs: the last saved build (``snapshot.load_manifest``), whose unchanged pages it may keep
+    (``Recorder.carry_page``)."""
+    LAST_BUILD[:] = [manifest] if manifest else []
+    try:
+        yield
+    finally:
+        LAST_BUILD.clear()
 
 
 def start_recording(pelican) -> None:
     global RECORDER
-    RECORDER = Recorder()
+    RECORDER = Recorder(LAST_BUILD[0] if LAST_BUILD else None)
 
 
 def note_face(content) -> None:
@@ -305,6 +372,8 @@ def apply_body_edit(settings: dict, inputs: snapshot.Inputs, manifest: dict | No
         return False
     changed += replaced
     record["summary"] = str(article.summary or "")
+    for name in patched:  # their text is no longer the one their key made: the next full build makes them again
+        manifest["quick"]["pages"].pop(name, None)
     snapshot.save(settings, inputs, manifest["quick"], previous=manifest, changed=changed)
     logger.info("incremental: only the body of %s changed%s: %d file(s) patched, the search index updated", relative,
                 " (and the summary it gives)" if summary is not None else "", len(patched))

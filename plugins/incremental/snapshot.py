@@ -21,7 +21,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from content_model.output import files_under, link_file, write_atomically
+from content_model.output import file_stamp, files_under, link_file, write_atomically
 
 logger = logging.getLogger(__name__)
 
@@ -157,12 +157,6 @@ def put_in_place(settings: dict, manifest: dict) -> bool:
     return True
 
 
-def _stamp(info: os.stat_result) -> list[int]:
-    """What tells a file of the saved build: a file is never written through (``content_model.output``), so the
-    same inode with the same size and modification time holds the same bytes."""
-    return [info.st_size, info.st_ino, info.st_dev, info.st_mtime_ns]
-
-
 def _holds(output: str, files: dict, retained: set[str]) -> bool:
     """Whether ``output`` holds exactly the saved files, each the very file the build saved (one walk)."""
     if not os.path.isdir(output):
@@ -240,7 +234,7 @@ def save(settings: dict, inputs: Inputs, quick: dict | None = None, previous: di
             temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
             link_file(output / relative, temporary, made)
             os.replace(temporary, target)  # a new link, never a write through the old one
-        files[relative] = _stamp(live)
+        files[relative] = file_stamp(live)
     manifest = {"format": FORMAT, "fingerprint": inputs.fingerprint, "files": files,
                 "inputs": {"content": inputs.content, "rest": inputs.rest, "stamps": inputs.stamps}, "quick": quick}
     write_atomically(manifest_path, pickle.dumps(manifest, protocol=pickle.HIGHEST_PROTOCOL))
