@@ -117,7 +117,9 @@ def counted(cls):
     original = cls.prune
 
     def record(self):
-        counts["hits"], counts["misses"], counts["kept"] = self.hits, self.misses, getattr(self, "kept", None)
+        counts["hits"], counts["misses"] = self.hits, self.misses
+        if hasattr(self, "kept"):
+            counts["kept"] = self.kept
         original(self)
 
     cls.prune = record

@@ -7,8 +7,9 @@ one rename each), so the output folder is empty exactly as before and every prod
 were. A writer that has the bytes of a file in hand calls ``place``: when the set-aside copy of that file holds
 the same bytes, it is renamed back (no write, and the same inode, so the hard-link snapshot of the
 ``incremental`` plugin and the search plugin's per-file cache see an unchanged file); otherwise the file is
-written. ``discard`` deletes what was not taken back: the files of deleted or changed pages. The result is the
-folder a cold build writes, byte for byte.
+written. A writer that knows a file is the one the last build wrote (the ``incremental`` plugin: same key, same
+stamp, ``set_aside_is``) takes it back unread (``take_back``). ``discard`` deletes what was not taken back: the files
+of deleted or changed pages. The result is the folder a cold build writes, byte for byte.
 
 A file is never written through (truncated in place): a recycled inode may also be linked from a cache.
 """

@@ -21,7 +21,10 @@ the parent goes forward, and whoever finds a page free takes it. The parent writ
 without computing their keys. The child writes no output file and sends no signal; if it fails, the parent renders
 every page itself (keys make both renderings identical).
 
-Files are written through ``content_model.output.place``: an unchanged page keeps the last build's file.
+Files are written through ``content_model.output.place``: an unchanged page keeps the last build's file. A page whose
+key is the one its file was made from in the last saved build (``quick.Recorder.pages``), that file being still the
+one the snapshot holds, keeps it unread (``IncrementalWriter.keeps``): no cache read, no comparison, no write, and
+its records for the body-edit path carried over.
 
 A build in which only one article's body changed does not run Pelican at all: ``quick`` patches that page and
 the search index (see its docstring); every full build records what it needs.

@@ -23,7 +23,10 @@ the first paragraph, which editors correct as often as the rest. Every full buil
 - for each article, the values plugins derive from its body (``content_model.BODY_DERIVED``: the reading time),
   where its page shows them (the text of ``BODY_DERIVED_PARTIALS``' partial, found once in the page), and whether
   the body holds images;
-- the URL of every file an intrasite link may name (``{filename}``, ``{static}``).
+- the URL of every file an intrasite link may name (``{filename}``, ``{static}``);
+- the key each page's text was made from (``Recorder.pages``), for the next full build: a page with the same key,
+  whose file is still the snapshot's, keeps that file and these records (``Recorder.carry_page``). A file this path
+  patches loses its key there.
 
 :func:`apply_body_edit` runs before Pelican would (``content_model.build``). It takes the shortcut only when the
 settings, theme, plugins and libraries are unchanged and exactly one content file changed: an article whose body
