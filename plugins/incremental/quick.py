@@ -120,10 +120,10 @@ class Recorder:
         self.links: dict[str, dict[str, str]] = {"generated": {}, "static": {}}
         self.pages: dict[str, str] = {}  # output file -> the incremental key of its text
         self._fragments: dict[tuple, str] = {}
-        # The last saved build (``use_last_build``): its records, and its files' stamps.
+        # The last saved build (``last_build``): its records, and its files' stamps.
         recorded = (last or {}).get("quick") or {}
         self._last = recorded if recorded.get("format") == FORMAT and recorded.get("pages") else {}
-        self._last_files = (last or {}).get("files") or {} if self._last else {}
+        self._last_files = ((last or {}).get("files") or {}) if self._last else {}
         self._last_unknown = set(self._last.get("summaries_unknown", ()))
 
     def note_face(self, content) -> None:
