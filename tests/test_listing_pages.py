@@ -189,6 +189,22 @@ def test_listing_order_is_deterministic_for_equal_dates(tmp_path):
     assert titles == ["Same a", "Same b", "Same c"]
 
 
+def test_feeds_carry_bodies_without_keeping_them(tmp_path):
+    """Each Atom entry carries its article's body with absolute links; Pelican's memo of those bodies (one per
+    article in any feed, held by both writing processes) is dropped once a feed has used one."""
+    from pelican.contents import Content
+
+    files = {f"articles/2026/story-{n}.md": article(title=f"Story {n}", slug=f"story-{n}", date=f"2026-01-1{n} 09:00",
+                                                    body=f"Body of story {n}, see [the plan]({{filename}}story-0.md).")
+             for n in range(4)}
+    Content.get_content.cache.clear()
+    site = make_site(tmp_path, files, PORTAL_FEED_BASE="https://news.example.org/")
+    kept = [siteurl for _article, siteurl in Content.get_content.cache if siteurl.startswith("https://")]
+    assert kept == []
+    entry = feedparser.parse((site.output / "feeds/en.atom.xml").read_bytes()).entries[-1]
+    assert 'href="https://news.example.org/2026/01/story-0/"' in entry.content[0].value
+
+
 def assert_nu_and_axe_pass(site, kinds: list[str], browser) -> None:
     messages = checkers.run_vnu([site.output / k for k in kinds])
     assert not messages, checkers.format_vnu(messages)

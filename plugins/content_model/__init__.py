@@ -348,13 +348,15 @@ def on_finalized(pelican) -> None:
     discard()
 
 
-def forget_content(article) -> None:
-    """Drop Pelican's memoised body of ``article`` as its page shows it (``Content.get_content`` keeps every body it
-    made for the whole run). Called once the page is rendered: nothing else a build writes asks for that body but a
-    feed, which makes it again. At 10,000 articles, some 50 MB a writing process no longer holds."""
+def forget_content(article, siteurl: str | None = None) -> None:
+    """Drop Pelican's memoised body of ``article`` as its page shows it, or as ``siteurl`` makes it
+    (``Content.get_content`` keeps every body it made for the whole run). Called once the page is rendered, and by
+    the feeds for the bodies they carry (with their absolute base): a body is made again when asked for again. At
+    10,000 articles, some 50 MB a writing process no longer holds for the pages, and as much for the feeds."""
     from pelican.contents import Content
 
-    siteurl = article._context.get("localsiteurl", "") if article._context else ""
+    if siteurl is None:
+        siteurl = article._context.get("localsiteurl", "") if article._context else ""
     Content.get_content.cache.pop((article, siteurl), None)
 
 

@@ -17,7 +17,7 @@ from urllib.parse import urljoin
 from feedgenerator import Atom1Feed, Rss201rev2Feed
 from markupsafe import Markup
 
-from content_model import note_bodies_shown, note_summaries_shown
+from content_model import forget_content, note_bodies_shown, note_summaries_shown
 from content_model.output import place, write_atomically
 
 # False in the incremental plugin's pre-rendering child: fill the cache, leave the output to the build.
@@ -44,7 +44,7 @@ class FeedCache:
             return memo[1]
         parts = [
             item.url, item.title, item.date.isoformat(), (getattr(item, "modified", None) or item.date).isoformat(),
-            str(item.summary), hashlib.blake2b(item.get_content(base.rstrip("/")).encode()).hexdigest(),
+            str(item.summary), hashlib.blake2b(feed_body(item, base).encode()).hexdigest(),
             *(f"topic:{t.name}" for t in getattr(item, "topics", [])),
             *(f"reporter:{p.name}" for p in getattr(item, "reporters", [])),
         ]
@@ -58,6 +58,16 @@ class FeedCache:
         for entry in self.root.iterdir():
             if entry.suffix == ".xml" and entry.stem not in self.used:
                 entry.unlink()
+
+
+def feed_body(item, base: str) -> str:
+    """The body of ``item`` as a feed carries it (links absolute from ``base``). Not kept: an article is in a
+    dozen feeds, but only the feeds a build writes anew need its body, and Pelican's memo of every body the feeds
+    carry would be tens of MB held by both writing processes."""
+    siteurl = base.rstrip("/")
+    content = item.get_content(siteurl)
+    forget_content(item, siteurl)
+    return content
 
 
 def _digest(parts) -> str:
@@ -133,7 +143,7 @@ def build_feed(save_as: str, items, settings: dict, title: str, lang: str, kind:
     )
     for item in items:
         link = absolute(base, item.url)
-        content = item.get_content(base.rstrip("/"))
+        content = feed_body(item, base)
         feed.add_item(
             title=item.title,
             link=link,
