@@ -5,9 +5,10 @@ Kept free of Pelican so the process pool's workers import little, and so the lay
 Cost per card is what a cold build of thousands of articles pays, so: the identity band, the same on every card
 of a site and language, is drawn once (:func:`identity_base`) and each card starts from a copy of it; fonts are
 loaded once per process (:func:`font`); text that needs no shaping is measured and drawn glyph by glyph from
-what FreeType gave once per process (:class:`Glyphs`: half the drawing time); and cards are baseline JPEG, which encodes about seven times faster
-than PNG (about 2 ms against 15 ms for a 1200×630 card) and is smaller for cards with a photo (but some 50%
-larger for text-only cards: flat colour and sharp edges are what PNG is good at).
+what FreeType gave once per process (:class:`Glyphs`: a card takes 2.9 ms instead of 4.4); and cards are
+baseline JPEG, which encodes about seven times faster than PNG (about 2 ms against 15 ms for a 1200×630 card)
+and is smaller for cards with a photo (but some 50% larger for text-only cards: flat colour and sharp edges are
+what PNG is good at).
 """
 
 from __future__ import annotations
