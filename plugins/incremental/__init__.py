@@ -72,6 +72,10 @@ CODE_VERSION = "1"
 LIBRARIES = ("pelican", "jinja2", "markdown", "nh3", "babel", "pillow", "markupsafe")
 # Attributes of content objects that are plumbing, not what a page shows.
 SKIPPED_ATTRIBUTES = frozenset({"settings", "metadata", "_context", "_summary", "_content", "_cache"})
+# What a story links to (``reader_features``): shown on its own page only, as links (``Fingerprinter.link``), and
+# left out of its shallow digest (a listing item or a related box showing it). A story gaining a topic changes the
+# related stories of others.
+NEIGHBOUR_ATTRIBUTES = frozenset({"related_articles", "previous_in_language", "next_in_language"})
 
 
 def read_settings(settings: dict) -> dict:
@@ -110,7 +114,15 @@ class Fingerprinter:
 
     A page's own arguments get a full digest; objects they refer to (related articles, translations, terms in a
     list) get a shallow one: what a link, a list item or a related box shows of them. Shallow digests stop at
-    other articles (their URL only), so cycles such as A related to B related to A end.
+    other articles (``link``: URL, headline, date, language), so cycles such as A related to B related to A end. A
+    page's own article names its neighbours (related, previous and next stories) by ``link`` too, and a shallow
+    digest leaves them out: only the story's own page shows them.
+
+    A term (topic, official, person) shows its listing's statistics (``listing_pages``: count, latest story, related
+    terms) on its own page (the page's argument: full digest) and on index pages (an item of the page's argument:
+    shallow digest). Reached deeper (an article's topics, a term's related terms) it is a link: name, URL, registry
+    entry (``brief``). Without this, a story gaining a topic changed the key of every page naming that topic (about
+    4,000 pages of the benchmark's metadata edit, of which 60 show a difference).
 
     A dataclass holding only plain values (strings, numbers, lists and tuples of them, ``Markup``; no content
     object, term or other object whose repr is not its state) may define ``__fingerprint__(self) -> str``,
@@ -122,6 +134,7 @@ class Fingerprinter:
         self._terms: dict[int, tuple[object, str]] = {}
         self._values: dict[int, tuple[object, str]] = {}  # objects met at depth 1 (see ``value``)
         self._plain: dict[int, tuple[object, str]] = {}  # objects with __fingerprint__
+        self._links: dict[int, tuple[object, str]] = {}
 
     @staticmethod
     def scalar(obj) -> str:
@@ -142,7 +155,7 @@ class Fingerprinter:
         if isinstance(obj, URLWrapper):
             parts += [obj.slug, obj.name]
         for key, value in sorted(vars(obj).items()):
-            if key in SKIPPED_ATTRIBUTES or key.startswith("_"):
+            if key in SKIPPED_ATTRIBUTES or key in NEIGHBOUR_ATTRIBUTES or key.startswith("_"):
                 continue
             parts.append(f"{key}={self.brief(value)}")
         if isinstance(obj, Content):
@@ -157,7 +170,7 @@ class Fingerprinter:
         if isinstance(value, SCALARS):
             return self.scalar(value)
         if isinstance(value, Content):
-            return f"<{value.url}>"
+            return self.link(value)
         if isinstance(value, URLWrapper):
             # Terms are named by thousands of articles: their digest (with the registry entry) is made once.
             cached = self._terms.get(id(value))
@@ -184,6 +197,18 @@ class Fingerprinter:
                                                  for f in dataclasses.fields(value)))
         return type(value).__qualname__
 
+    def link(self, content) -> str:
+        """What a link to a story shows: its URL, headline, date and language (a related story, a translation, the
+        latest story of a topic)."""
+        cached = self._links.get(id(content))
+        if cached is not None and cached[0] is content:
+            return cached[1]
+        date = getattr(content, "date", None)
+        digest = _hash("link", content.url, self.scalar(getattr(content, "title", "")),
+                       str(getattr(content, "lang", "")), date.isoformat() if date is not None else "")
+        self._links[id(content)] = (content, digest)
+        return digest
+
     def full(self, obj) -> str:
         """The page's own article or term: everything it carries, referred objects shallowly."""
         parts = [type(obj).__name__]
@@ -196,7 +221,7 @@ class Fingerprinter:
         for key, value in sorted(vars(obj).items()):
             if key in SKIPPED_ATTRIBUTES or key.startswith("_"):
                 continue
-            parts.append(f"{key}={self.value(value, 1)}")
+            parts.append(f"{key}={self.brief(value) if key in NEIGHBOUR_ATTRIBUTES else self.value(value, 1)}")
         return _hash(*parts)
 
     def value(self, obj, depth: int) -> str:
@@ -219,7 +244,11 @@ class Fingerprinter:
 
     def _value(self, obj, depth: int) -> str:
         if isinstance(obj, (Content, URLWrapper)):
-            return self.full(obj) if depth == 0 else self.shallow(obj)
+            if depth == 0:
+                return self.full(obj)
+            if depth >= 2 and isinstance(obj, URLWrapper):
+                return self.brief(obj)  # a link (see the class docstring): its listing's statistics are not shown
+            return self.shallow(obj)
         if isinstance(obj, Page):
             return _hash("page", str(obj.number), self.value(obj.paginator, depth + 1),
                          *(self.shallow(item) for item in obj.object_list))

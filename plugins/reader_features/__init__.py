@@ -23,7 +23,7 @@ from listing_pages import forget_list_items, lang_prefix
 from pelican import signals
 from pelican.generators import Generator
 
-from .archives import build_archive
+from .archives import ArchiveYear, build_archive
 from .related import related_stories
 from .reading_time import CountCache, reading_minutes
 
@@ -111,14 +111,17 @@ class ReaderFeaturesGenerator(Generator):
         for lang in self.languages:
             years = self.archives[lang]
             self._write(writer, lang, "archives/", "archives", archive_years=years)
-            for year in years:
+            # A period page links to the years (and a month page to its year): by the years alone, so that what the
+            # page is made from (its ``incremental`` key) is not every story of the archive or of the year.
+            year_links = [ArchiveYear(year.year) for year in years]
+            for year, year_link in zip(years, year_links):
                 # ``articles``: what the page lists (the sitemap takes its lastmod from them)
-                self._write(writer, lang, year.url, "period_archives", archive_years=years, archive_year=year,
+                self._write(writer, lang, year.url, "period_archives", archive_years=year_links, archive_year=year,
                             articles=[item for month in year.months for item in month.items])
                 for month in year.months:
                     self._write(
                         writer, lang, month.url, "period_archives",
-                        archive_years=years, archive_year=year, archive_month=month, articles=month.items,
+                        archive_years=year_links, archive_year=year_link, archive_month=month, articles=month.items,
                     )
         forget_list_items(self.env)
 
