@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import math
 import re
@@ -113,7 +114,7 @@ def test_a_very_long_title_is_cut_with_an_ellipsis(face):
 def drawn_both_ways(face, text: str) -> tuple[Image.Image, Image.Image]:
     by_pillow, by_glyphs = (Image.new("RGB", (2600, 120), "white") for _ in range(2))
     ImageDraw.Draw(by_pillow).text((10, 90), text, font=face, fill=cards.TEXT, anchor="ls")
-    cards.draw_line(ImageDraw.Draw(by_glyphs), (10, 90), text, face, cards.TEXT)
+    cards.TextLine((10, 90), text, face, cards.TEXT).draw(ImageDraw.Draw(by_glyphs))
     return by_pillow, by_glyphs
 
 
@@ -145,7 +146,7 @@ def test_text_that_needs_shaping_is_drawn_by_pillow(face):
         assert not cards.plain(text)
         by_pillow, by_us = (Image.new("RGB", (900, 120), "white") for _ in range(2))
         ImageDraw.Draw(by_pillow).text((10, 90), text, font=face, fill=cards.TEXT, anchor="ls")
-        cards.draw_line(ImageDraw.Draw(by_us), (10, 90), text, face, cards.TEXT)
+        cards.TextLine((10, 90), text, face, cards.TEXT).draw(ImageDraw.Draw(by_us))
         assert by_us.tobytes() == by_pillow.tobytes()
         assert cards.wrap(text, face, 10_000, 1) == ([text], False)
 
@@ -153,9 +154,8 @@ def test_text_that_needs_shaping_is_drawn_by_pillow(face):
 def test_glyph_masks_kept_per_face_are_bounded(monkeypatch):
     laid_out = cards.Glyphs(ImageFont.truetype(BOLD, 20, index=2))
     monkeypatch.setattr(cards.Glyphs, "MASKS_KEPT", 50)
-    canvas = ImageDraw.Draw(Image.new("RGB", (4000, 40), "white"))
-    laid_out.draw(canvas, (0, 30), "".join(chr(0x4E00 + i) for i in range(180)), cards.TEXT)
-    assert 0 < len(laid_out._masks) <= 50
+    placed = laid_out.place((0, 30), "".join(chr(0x4E00 + i) for i in range(180)))
+    assert len(placed) == 180 and 0 < len(laid_out._masks) <= 50
 
 
 def background_only(image: Image.Image, box) -> bool:
@@ -200,6 +200,49 @@ def test_a_card_is_a_plain_baseline_jpeg_close_to_what_was_drawn():
         # the red band (about 35 dB there instead of 39).
         for box in ((0, 0, 1200, cards.BAND), (0, cards.BAND, 1200, 630)):
             assert psnr(drawn.crop(box), decoded.convert("RGB").crop(box)) > 37, box
+
+
+@pytest.mark.parametrize("card", [
+    spec("Baisha opens service counters as part of the plan"),
+    spec("澜海市发布“十四五”城市更新规划（2026—2030年），市长说：要让居民满意！", lang="zh", site="澜海政策新闻"),
+    spec("Café\u0301 society: مدينة لانهاي, हिन्दी"),  # drawn by Pillow (shaping)
+    spec("Ǘ̃ gjpqy ÅÉÎ {[(|)]}"),  # marks above and below the line
+    spec("议" * 2000),
+    spec(""),
+    dataclasses.replace(spec("A card without a date"), meta=""),
+    dataclasses.replace(spec("Descenders at the foot"), meta="gjpqy " * 40),
+], ids=["english", "chinese", "shaped", "marks", "cut", "no-title", "no-meta", "long-meta"])
+def test_a_card_made_from_its_bases_encoded_rows_is_exactly_the_whole_card_encoded(card):
+    """Only the rows of 8×8 blocks the text inks are encoded per card; the bytes are those of the whole card."""
+    data = cards.render_card(card)
+    assert data == cards.jpeg_bytes(cards.draw_card(card))
+    header, rows = cards.split_scan(data)
+    assert len(rows) == math.ceil(630 / 8) and b"\xff\xdd\x00\x04\x00\x96" in header  # a restart every 150 blocks
+    assert_plain_baseline_jpeg(data)
+
+
+def test_text_on_the_edges_and_on_neighbouring_rows_is_spliced_exactly(face):
+    """Lines cut by the top edge and by the bottom one (whose last row of blocks is 6 pixels: libjpeg pads it with
+    copies of its last line), and lines sharing a row of blocks."""
+    image = cards.identity_base("Lanhai Policy News", "lanhai.example.gov", REGULAR, BOLD, 2).copy()
+    base = cards.EncodedBase(image)
+    lines = [cards.TextLine((300, 20), "Top edge", face, cards.TEXT), cards.TextLine((64, 640), "gjpqy at the foot",
+             face, cards.TEXT), cards.TextLine((64, 300), "One line", face, cards.MUTED),
+             cards.TextLine((600, 330), "and a neighbour", face, cards.ACCENT)]
+    whole = image.copy()
+    draw = ImageDraw.Draw(whole)
+    for line in lines:
+        line.draw(draw)
+    assert base.card(lines) == cards.jpeg_bytes(whole)
+    assert base.card([]) == cards.jpeg_bytes(image)
+
+
+def test_the_rows_a_card_shares_with_its_base_are_the_bases():
+    card = spec("Lanhai opens metro line 4")
+    base = cards.encoded_base(*cards.base_for_key(card))
+    _header, rows = cards.split_scan(cards.render_card(card))
+    same = [number for number, (ours, theirs) in enumerate(zip(rows, base.rows)) if ours == theirs]
+    assert set(range(cards.BAND // 8)) <= set(same) and 40 < len(same) < len(rows)
 
 
 def psnr(a: Image.Image, b: Image.Image) -> float:
