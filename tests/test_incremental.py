@@ -620,7 +620,7 @@ def test_objects_digested_by_their_repr_hold_only_plain_values(tmp_path):
 
     def collect(generator, writer):
         for item in generator.articles + generator.translations:
-            seen.extend([*item.share, item.share, item.social, item.share_target])
+            seen.extend([*item.share, item.share, item.social(), item.share_target])
 
     def plain(value) -> bool:
         if isinstance(value, (list, tuple)):

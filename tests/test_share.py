@@ -347,6 +347,27 @@ def test_dev_build_metadata_is_absolute_from_the_feed_base(dev_site):
     assert json_ld(dev_site, EN_PAGE)["NewsArticle"]["url"] == DEV_BASE + "2026/03/mayor-plan/"
 
 
+def test_social_metadata_is_made_for_its_page_and_not_kept(tmp_path):
+    """What the head shows is made as the page renders (``article.social()``): once the articles are written, no
+    article holds its metadata (ten thousand articles' would be some 65 MB, counted by both writing processes)."""
+    from pelican import signals
+
+    held = []
+
+    def look(generator, writer):
+        for item in generator.articles + generator.translations:
+            held.extend(type(value).__name__ for value in vars(item).values())
+            held.append(type(item.social()).__name__)
+
+    signals.article_writer_finalized.connect(look)
+    try:
+        site = make_site(tmp_path, hostile_files(), PORTAL_FEED_BASE=DEV_BASE)
+    finally:
+        signals.article_writer_finalized.disconnect(look)
+    assert held.count("ArticleSocial") == 3 and held.count("SocialMeta") == 3  # made on asking, never kept
+    assert page(site, EN_PAGE).head.find("link", rel="canonical")["href"] == DEV_BASE + "2026/03/mayor-plan/"
+
+
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_government_meta_tags(publish_site, lang):
     relative, title, _url = PAGES[lang]

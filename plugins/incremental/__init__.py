@@ -124,6 +124,8 @@ class Fingerprinter:
     entry (``brief``). Without this, a story gaining a topic changed the key of every page naming that topic (about
     4,000 pages of the benchmark's metadata edit, of which 60 show a difference).
 
+    A callable (``article.social``) is named, not digested: what it makes must come from what the key holds.
+
     A dataclass holding only plain values (strings, numbers, lists and tuples of them, ``Markup``; no content
     object, term or other object whose repr is not its state) may define ``__fingerprint__(self) -> str``,
     returning ``repr(self)``: it is then digested in one step (share links and social metadata, on every article).

@@ -6,7 +6,8 @@ Adds to every published and hidden article and translation (drafts get nothing):
   the order ``SHARE_NETWORKS`` gives for the article's language, made as a page goes through them
   (:class:`ShareLinks`); ``partials/share_block.html`` renders them;
 - ``article.social``: canonical URL, Open Graph and Twitter ``<meta>`` values and the JSON-LD ``NewsArticle`` +
-  ``BreadcrumbList`` (:mod:`share.social`); ``partials/social_meta.html`` renders them;
+  ``BreadcrumbList`` (:mod:`share.social`), made when ``partials/social_meta.html`` renders them
+  (``article.social()``, :class:`~share.social.ArticleSocial`);
 - a QR code of the article's absolute URL for WeChat, ``share/qr/<lang>/<slug>.png`` in the output, made with
   zxing-cpp and cached in ``SHARE_CACHE_PATH`` by a hash of the URL (a rebuild never remakes it, and an
   unchanged file is never rewritten).
@@ -34,7 +35,7 @@ from pelican.generators import ArticlesGenerator
 
 from .networks import NETWORKS, ShareLink, ShareTarget
 from .qr import link_or_copy, make_missing, png_size, qr_key, qr_png, start_missing
-from .social import localized, social_meta
+from .social import ArticleSocial, localized
 
 __all__ = ["DEFAULT_NETWORKS", "NETWORKS", "ShareSettingsError", "read_settings", "register"]
 
@@ -231,7 +232,7 @@ def add_share_to(generator: ArticlesGenerator) -> None:
             qr = (qr_path, png_size(data)[0])
         article.share = ShareLinks(target, tuple(keys), qr)
         article.share_target = target  # what the links are made from (the body-edit path remakes them)
-        article.social = social_meta(
+        article.social = ArticleSocial(
             article,
             settings=settings,
             absolute=absolute,
