@@ -142,6 +142,12 @@ class BuildState:
         self.plans: dict[str, ImagePlan | None] = {}  # absolute source path -> plan (None: left alone)
         self.used: set[str] = set()  # digests whose renditions the pages use
         self.stats = {"images": 0, "rendered": 0, "reused": 0, "encodes": 0, "workers": 0}
+        self.config: tuple[dict, dict] | None = None  # (settings, read_settings of them): read once per build
+
+    def config_of(self, settings: dict) -> dict:
+        if self.config is None or self.config[0] is not settings:
+            self.config = (settings, read_settings(settings))
+        return self.config[1]
 
 
 STATE = BuildState()
@@ -285,7 +291,7 @@ def on_article_generator_init(generator) -> None:
 def on_content_object_init(content) -> None:
     if not isinstance(content, (Article, Page)):
         return
-    config = read_settings(content.settings)
+    config = STATE.config_of(content.settings)
     image_path = getattr(content, "image_path", None)
     if image_path:
         try:
