@@ -606,6 +606,23 @@ def test_a_page_file_changed_since_the_last_build_is_made_again(tmp_path):
     assert_equals_cold_build(tmp_path)
 
 
+def test_a_terms_digest_does_not_depend_on_its_url_having_been_asked_for():
+    """Pelican copies a term's name and slug into its attributes when its URL is first made (``as_dict``): whether
+    some page asked first must not change another page's key (an unchanged rebuild renders nothing, so asks less)."""
+    from content_model.terms import Topic
+    from incremental import Fingerprinter
+
+    term = Topic("Public transport", {"TOPIC_URL": "topics/{slug}/"}, slug="public-transport")
+    term.count = 3
+
+    def digests() -> list[str]:
+        return [Fingerprinter().value(term, depth) for depth in (0, 1, 2)] + [Fingerprinter().value([term], 0)]
+
+    before = digests()
+    assert term.url == "topics/public-transport/" and "slug" in vars(term)
+    assert digests() == before
+
+
 def test_objects_digested_by_their_repr_hold_only_plain_values(tmp_path):
     """``__fingerprint__`` (repr as the whole state) is safe only while every field is a plain value: a term or an
     article inside would be keyed by a repr that does not change when what it shows does (a stale page)."""

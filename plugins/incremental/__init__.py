@@ -109,6 +109,16 @@ DEFERRED = "\x00incremental-deferred-page:"
 KEPT = "\x00incremental-kept-page:"
 
 
+def own_attributes(obj) -> list[tuple[str, object]]:
+    """What an article or term carries, by name, for its digest: plumbing aside, and a term's ``name`` and
+    ``slug`` too (digested first, from its properties). Pelican copies those two into a term's ``__dict__`` the
+    first time its URL is asked for (``URLWrapper.as_dict``): left in, a page's key would depend on whether some page
+    happened to ask before it (an unchanged rebuild, rendering nothing, asks less)."""
+    wrapper = isinstance(obj, URLWrapper)
+    return [(key, value) for key, value in sorted(vars(obj).items())
+            if not (key in SKIPPED_ATTRIBUTES or key.startswith("_") or (wrapper and key in ("name", "slug")))]
+
+
 class Fingerprinter:
     """Stable digests of template arguments: no ids, no addresses, no clock.
 
@@ -156,10 +166,9 @@ class Fingerprinter:
         parts = [type(obj).__name__]
         if isinstance(obj, URLWrapper):
             parts += [obj.slug, obj.name]
-        for key, value in sorted(vars(obj).items()):
-            if key in SKIPPED_ATTRIBUTES or key in NEIGHBOUR_ATTRIBUTES or key.startswith("_"):
-                continue
-            parts.append(f"{key}={self.brief(value)}")
+        for key, value in own_attributes(obj):
+            if key not in NEIGHBOUR_ATTRIBUTES:
+                parts.append(f"{key}={self.brief(value)}")
         if isinstance(obj, Content):
             # url and summary are properties, not attributes
             parts += [f"url={obj.url}", f"summary={self.scalar(obj.summary)}"]
@@ -220,9 +229,7 @@ class Fingerprinter:
             parts += [f"url={obj.url}", f"summary={self.scalar(obj.summary)}"]
         else:
             parts += [obj.slug, obj.name]
-        for key, value in sorted(vars(obj).items()):
-            if key in SKIPPED_ATTRIBUTES or key.startswith("_"):
-                continue
+        for key, value in own_attributes(obj):
             parts.append(f"{key}={self.brief(value) if key in NEIGHBOUR_ATTRIBUTES else self.value(value, 1)}")
         return _hash(*parts)
 
