@@ -70,12 +70,14 @@ logger = logging.getLogger(__name__)
 PLUGINS_ROOT = Path(__file__).resolve().parent.parent
 CODE_VERSION = "1"
 LIBRARIES = ("pelican", "jinja2", "markdown", "nh3", "babel", "pillow", "markupsafe")
-# Attributes of content objects that are plumbing, not what a page shows.
-SKIPPED_ATTRIBUTES = frozenset({"settings", "metadata", "_context", "_summary", "_content", "_cache"})
-# What a story links to (``reader_features``): shown on its own page only, as links (``Fingerprinter.link``), and
-# left out of its shallow digest (a listing item or a related box showing it). A story gaining a topic changes the
-# related stories of others.
-NEIGHBOUR_ATTRIBUTES = frozenset({"related_articles", "previous_in_language", "next_in_language"})
+# Attributes of content objects that are plumbing, not what a page shows (content_model's header with its line
+# numbers, and where the body starts, are for messages).
+SKIPPED_ATTRIBUTES = frozenset({"settings", "metadata", "_context", "_summary", "_content", "_cache", "portal_header",
+                                "portal_body_line"})
+# What a story links to (``reader_features``; its translations): shown on its own page only, as links
+# (``Fingerprinter.link``), and left out of its shallow digest (a listing item or a related box showing it). A
+# story gaining a topic changes the related stories of others.
+NEIGHBOUR_ATTRIBUTES = frozenset({"related_articles", "previous_in_language", "next_in_language", "translations"})
 
 
 def read_settings(settings: dict) -> dict:
