@@ -127,8 +127,8 @@ class Fingerprinter:
     A page's own arguments get a full digest; objects they refer to (related articles, translations, terms in a
     list) get a shallow one: what a link, a list item or a related box shows of them. Shallow digests stop at
     other articles (``link``: URL, headline, date, language), so cycles such as A related to B related to A end. A
-    page's own article names its neighbours (related, previous and next stories) by ``link`` too, and a shallow
-    digest leaves them out: only the story's own page shows them.
+    page's own article names its neighbours (related, previous and next stories, translations) by ``link`` too, and a
+    shallow digest leaves them out: only the story's own page shows them.
 
     A term (topic, official, person) shows its listing's statistics (``listing_pages``: count, latest story, related
     terms) on its own page (the page's argument: full digest) and on index pages (an item of the page's argument:
