@@ -377,7 +377,8 @@ class EncodedBase:
 
     def card(self, lines: list[TextLine]) -> bytes:
         width, height = self.image.size
-        inked = sorted({row for line in lines for row in block_rows(*line.ink_rows(), height)})
+        line_rows = [block_rows(*line.ink_rows(), height) for line in lines]
+        inked = sorted({row for rows in line_rows for row in rows})
         if not inked:
             return self.join(self.rows)
         strip = Image.new("RGB", (width, BLOCK * len(inked)))
@@ -390,8 +391,7 @@ class EncodedBase:
         for first, last, top in bands:
             strip.paste(self.image.crop((0, first * BLOCK, width, min(last * BLOCK, height))), (0, top))
         draw = ImageDraw.Draw(strip)
-        for line in lines:
-            rows = block_rows(*line.ink_rows(), height)
+        for line, rows in zip(lines, line_rows):
             # a line's rows are contiguous, so all in one band
             for first, last, top in bands:
                 if rows and first <= rows[0] < last:
