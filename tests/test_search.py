@@ -14,6 +14,7 @@ shard whose pages changed, giving the same bytes as a cold build.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -713,3 +714,89 @@ def test_the_body_marker_is_found_as_the_regular_expression_alone_finds_it(page)
 
     found, expected = body_marker(page), BODY_MARKER.search(page)
     assert (found.span() if found else None) == (expected.span() if expected else None)
+
+
+def late_edit_of_the_ferry_page(monkeypatch, output: Path, early_runs: list) -> None:
+    """Before the build's own index run: let the early run (if any) do all it can, as a big site's listing pages
+    give it time to, then rewrite one article page, as a plugin writing late would (a new file, as writers do)."""
+    import search as search_plugin
+
+    real_build_index, real_finish = search_plugin.build_index, search_plugin.finish_early_index
+
+    def build_index_after_the_early_run_and_a_late_edit(pelican, **options):
+        for early in search_plugin.EARLY:
+            early.process.wait()
+        page = output / "2024/05/ferry-pier/index.html"
+        text = page.read_text(encoding="utf-8").replace("rebuilt in stone", "rebuilt in granite")
+        page.unlink()
+        page.write_text(text, encoding="utf-8")
+        early_runs.append(sorted(real_finish()))
+        return real_build_index(pelican, **options)
+
+    monkeypatch.setattr(search_plugin, "build_index", build_index_after_the_early_run_and_a_late_edit)
+
+
+def test_the_early_index_fills_the_cache_and_the_final_run_indexes_only_a_page_written_later(tmp_path, monkeypatch):
+    """``SEARCH_EARLY``: a process indexes the article pages as soon as the articles generator has written them. The
+    build's own run then runs Pagefind only for a unit whose pages changed since, and the output is the one a build
+    without the early run gives."""
+    import search as search_plugin
+
+    runs = []  # the pages of each Pagefind run in the build's own process
+    real_run = search_plugin.run_pagefind
+
+    def counting_run(site, destination, options):
+        runs.append(sorted(p.relative_to(site).as_posix() for p in site.rglob("*.html")))
+        real_run(site, destination, options)
+
+    make_site(tmp_path / "warm", small_site_files())  # loads the plugin module
+    monkeypatch.setattr(search_plugin, "run_pagefind", counting_run)
+    early_runs: list = []
+    late_edit_of_the_ferry_page(monkeypatch, tmp_path / "early" / "output", early_runs)
+    early = make_site(tmp_path / "early", two_year_site_files(), SEARCH_EARLY_MIN_PAGES=1)
+    assert early_runs == [["en-2024", "primary", "zh-cn-2024"]]  # every unit, in the early process
+    assert runs == [["2024/05/ferry-pier/index.html"]]  # and again only the one whose page changed after it
+
+    del runs[:]
+    plain_runs: list = []
+    late_edit_of_the_ferry_page(monkeypatch, tmp_path / "plain" / "output", plain_runs)
+    plain = make_site(tmp_path / "plain", two_year_site_files(), SEARCH_EARLY=False)
+    assert plain_runs == [[]] and len(runs) == 3
+    early_files, plain_files = output_files(early.output), output_files(plain.output)
+    assert early_files == plain_files
+    assert b"granite" in b"".join(record["content"].encode() for record in
+                                  fragments(early.output / "pagefind" / "shards" / "en-2024").values())
+
+
+def test_a_failing_early_index_leaves_the_final_run_to_make_the_whole_index(tmp_path, monkeypatch):
+    import search as search_plugin
+
+    make_site(tmp_path / "warm", small_site_files())  # loads the plugin module
+    monkeypatch.setattr(search_plugin, "EARLY_COMMAND", ("false",))
+    failed = make_site(tmp_path / "failed", two_year_site_files(), SEARCH_EARLY_MIN_PAGES=1)
+    plain = make_site(tmp_path / "plain", two_year_site_files(), SEARCH_EARLY=False)
+    assert output_files(failed.output) == output_files(plain.output)
+    assert not search_plugin.EARLY
+
+
+def test_an_early_unit_whose_page_changed_after_planning_is_not_cached(tmp_path):
+    """The early run reads pages while the site is written: a unit is cached only from the very pages it was
+    planned from (its key names their search copies), else the cache would hold a bundle its key does not describe."""
+    from search import ENTRY_FILE, IndexedPage, Unit, index_unit, search_copy, unit_key
+
+    output, cache = tmp_path / "output", tmp_path / "cache"
+    (output / "2026/03/a").mkdir(parents=True)
+    (cache / "shards").mkdir(parents=True)
+    page = output / "2026/03/a/index.html"
+    page.write_text('<html lang="en"><body><article data-pagefind-body><h1>Tram</h1><p>The tram depot reopens.</p>'
+                    "</article></body></html>", encoding="utf-8")
+    digest = hashlib.sha256(search_copy(page.read_bytes())).hexdigest()
+    planned = IndexedPage("2026/03/a/index.html", "en", "2026", "03", digest)
+    unit = Unit("en-2026", (planned,), unit_key((planned,), []))
+
+    page.write_text(page.read_text(encoding="utf-8").replace("depot", "yard"), encoding="utf-8")
+    index_unit(output, unit, cache, [], early=True)
+    assert not (cache / "shards" / unit.key).exists()
+    index_unit(output, unit, cache, [])  # the build's own run indexes what is there (it planned from it)
+    assert (cache / "shards" / unit.key / ENTRY_FILE).is_file()
+    assert [path.name for path in cache.iterdir()] == ["shards"]  # no staging folder left behind

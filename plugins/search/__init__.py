@@ -25,11 +25,18 @@ did not use are deleted. A page changed outside its article (navigation, related
 Pagefind's filter and metadata files are rewritten in a canonical order (``canonical.py``), so the output is
 byte-identical to a cold build's.
 
-Signals: ``get_generators`` (returns ``SearchPageGenerator``), ``finalized`` (indexes).
+Pagefind starts early, once the articles generator has written every article page (``article_writer_finalized``),
+in a thread, while the other generators write the rest of the site on one core: that run only fills the cache of
+unit bundles. The run at ``finalized`` plans again from the finished output and runs Pagefind for any unit whose pages
+changed since, so the index is the same whatever was written by then.
+
+Signals: ``get_generators`` (returns ``SearchPageGenerator``), ``article_writer_finalized`` (starts indexing),
+``finalized`` (indexes).
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -39,9 +46,12 @@ import re
 import shutil
 import subprocess
 import sys
+import signal
 import tempfile
+import threading
 from collections import defaultdict
 from collections.abc import Callable
+from itertools import chain
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import metadata
@@ -71,6 +81,10 @@ DEFAULTS = {
     "SEARCH_SHARD_MAX_PAGES": 1000,
     # Pagefind runs at once when several shards changed (0: one per core).
     "SEARCH_WORKERS": 0,
+    # Start indexing the article pages, one shard at a time, as soon as they are written (see start_early_index)...
+    "SEARCH_EARLY": True,
+    # ... when there are at least this many (a Python process costs more than indexing a small site).
+    "SEARCH_EARLY_MIN_PAGES": 200,
 }
 
 
@@ -200,7 +214,7 @@ def language_key(head: bytes) -> str:
 
 def indexed_pages(output: Path, bundle_dir: str, known: dict | None = None,
                   listing: dict[str, list[int]] | None = None,
-                  overrides: dict[str, str] | None = None) -> list[IndexedPage]:
+                  overrides: dict[str, str] | None = None, only: list[str] | None = None) -> list[IndexedPage]:
     """Every page of the output that Pagefind would index (those marked ``data-pagefind-body``), sorted.
 
     ``known`` (updated in place) maps each HTML file to what reading it gave last time, with its inode, size and
@@ -208,11 +222,15 @@ def indexed_pages(output: Path, bundle_dir: str, known: dict | None = None,
     ``content_model.output.place`` keep their inode, so an edit build reads only the pages it rewrote.
     ``listing``, when the caller knows it, gives the output's HTML files with those stamps (``[device, inode, size,
     modification time]``): the output is then neither walked nor stat-ed. ``overrides`` names the file to read for
-    some pages instead of theirs under ``output``."""
+    some pages instead of theirs under ``output``. ``only`` (the early run, ``start_early_index``) names the files
+    to look at, while the output is being written: one that vanishes meanwhile is left out, and ``known`` keeps the
+    entries of files not named."""
     known = {} if known is None else known
     overrides = overrides or {}
     pages, seen = [], set()
-    if listing is None:
+    if only is not None:
+        files = only
+    elif listing is None:
         files = _html_files(output, bundle_dir)
     else:
         files = sorted((relative for relative in listing if relative.endswith(".html")
@@ -220,15 +238,22 @@ def indexed_pages(output: Path, bundle_dir: str, known: dict | None = None,
     for relative in files:
         seen.add(relative)
         path = overrides.get(relative) or os.path.join(output, relative)
-        if listing is None:
-            info = os.stat(path)
-            stamp = [info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns]
-        else:
-            stamp = listing[relative]
-        entry = known.get(relative)
-        if not (isinstance(entry, list) and len(entry) == 6 and entry[:4] == stamp):
-            with open(path, "rb") as handle:
-                data = handle.read()
+        try:
+            if listing is None:
+                info = os.stat(path)
+                stamp = [info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns]
+            else:
+                stamp = listing[relative]
+            entry = known.get(relative)
+            if not (isinstance(entry, list) and len(entry) == 6 and entry[:4] == stamp):
+                with open(path, "rb") as handle:
+                    data = handle.read()
+                entry = None
+        except FileNotFoundError:
+            if only is None:
+                raise
+            continue
+        if entry is None:
             marked = body_marker(data) is not None
             # A unit's key has the bytes Pagefind is given (``search_copy``), not the page's: a change elsewhere on
             # the page (navigation, related stories, share block) re-indexes nothing. Unmarked pages are in none.
@@ -242,8 +267,9 @@ def indexed_pages(output: Path, bundle_dir: str, known: dict | None = None,
         dated = DATED_PATH.match(relative)
         pages.append(IndexedPage(relative, lang, dated.group(1) if dated else "", dated.group(2) if dated else "",
                                  digest))
-    for gone in set(known) - seen:
-        del known[gone]
+    if only is None:
+        for gone in set(known) - seen:
+            del known[gone]
     return pages
 
 
@@ -359,11 +385,12 @@ def run_pagefind(output: Path, destination: Path, options: list[str]) -> None:
 
 
 def index_unit(output: Path, unit: Unit, cache: Path, options: list[str],
-               overrides: dict[str, str] | None = None) -> None:
+               overrides: dict[str, str] | None = None, early: bool = False) -> None:
     """Run Pagefind over exactly ``unit``'s pages and store the canonical bundle at ``cache/shards/<key>``.
 
     The pages' search copies (``search_copy``) are written into a staging folder with their output paths, so
-    Pagefind sees only them and gives them their site URLs."""
+    Pagefind sees only them and gives them their site URLs. ``early`` (``start_early_index``: the output is being
+    written): a page that no longer holds what the unit was planned from leaves the unit uncached."""
     work = Path(tempfile.mkdtemp(prefix=f"run-{unit.name}-", dir=cache))
     try:
         site = work / "site"
@@ -373,7 +400,15 @@ def index_unit(output: Path, unit: Unit, cache: Path, options: list[str],
             if staged.parent not in made:
                 staged.parent.mkdir(parents=True, exist_ok=True)
                 made.add(staged.parent)
-            staged.write_bytes(search_copy(Path((overrides or {}).get(page.path) or output / page.path).read_bytes()))
+            try:
+                copy = search_copy(Path((overrides or {}).get(page.path) or output / page.path).read_bytes())
+            except FileNotFoundError:
+                if early:
+                    return
+                raise
+            if early and hashlib.sha256(copy).hexdigest() != page.digest:
+                return
+            staged.write_bytes(copy)
         run_pagefind(site, work / "pagefind", options)
         try:
             canonicalise_bundle(work / "pagefind")
@@ -408,6 +443,109 @@ def manifest_text(shards: dict[str, list[Shard]]) -> str:
     return json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
 
 
+def make_units(options: dict, cache: Path, read_from: Path, listing: dict[str, list[int]] | None = None,
+               overrides: dict[str, str] | None = None, known: dict | None = None,
+               only: list[str] | None = None, stop: threading.Event | None = None):
+    """Plan the shards of the pages under ``read_from`` and run Pagefind for every unit whose bundle is not cached
+    (``cache/shards/<key>``). Returns (shards, primary unit, [(shard, unit)], units Pagefind ran for), or None when
+    no page is marked. ``known``: ``indexed_pages``'s answers in hand (else the last build's, from the cache).
+
+    The early run (``start_early_index``) passes ``only``, its pages (see ``indexed_pages``), and ``stop``: it runs one Pagefind at a time (the other core writes the site) and starts none once
+    ``stop`` is set (the final run, with every core, takes over)."""
+    pagefind_options = list(options["SEARCH_PAGEFIND_OPTIONS"])
+    if known is None:
+        known = load_known_pages(cache / "pages.json")
+    pages = indexed_pages(read_from, options["SEARCH_BUNDLE_DIR"], known, listing, overrides, only)
+    save_known_pages(cache / "pages.json", known)
+    if not pages:
+        return None
+    shards = plan_shards(pages, max(1, int(options["SEARCH_SHARD_MAX_PAGES"])))
+    primary, others = plan_units(shards, pagefind_options)
+    units = [primary] + [unit for _, unit in others]
+    (cache / "shards").mkdir(parents=True, exist_ok=True)
+    stale = [unit for unit in units if not (cache / "shards" / unit.key / ENTRY_FILE).is_file()]
+    if stop is not None:
+        ran = []
+        for unit in stale:
+            if stop.is_set():
+                break
+            index_unit(read_from, unit, cache, pagefind_options, overrides, early=True)
+            ran.append(unit)
+        return shards, primary, others, ran
+    if stale:
+        workers = min(len(stale), int(options["SEARCH_WORKERS"]) or usable_cores())
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            # list(): raise the first failure (after the other runs ended) rather than drop it
+            list(pool.map(lambda unit: index_unit(read_from, unit, cache, pagefind_options, overrides), stale))
+    return shards, primary, others, stale
+
+
+@dataclass
+class EarlyIndex:
+    """``start_early_index``'s run: a Python process (``search.early``), its own interpreter, so that reading and
+    staging ten thousand pages does not take turns with the writing process at one lock."""
+
+    process: subprocess.Popen
+
+
+# The early run of the build in progress, if any, and the file (in the search cache) that tells it its job.
+EARLY: list[EarlyIndex] = []
+EARLY_JOB = "early-job.json"
+EARLY_COMMAND = (sys.executable, "-m", "search.early")
+
+
+def start_early_index(generator, writer=None) -> None:
+    """Index the article pages while the rest of the site is written: Pelican writes every article page in the
+    articles generator's ``generate_output``, and the listing pages, feeds and sitemaps after it use one core.
+
+    The run only fills the cache of unit bundles (``make_units``), one Pagefind at a time; ``build_index`` at
+    ``finalized`` stops it from starting another, plans again from the finished output and runs Pagefind (on every
+    core) for each unit not cached by then, or whose pages changed since (a marked page written later): the result
+    never depends on what was written by then. A failure of the early run is left to that run to report."""
+    finish_early_index()
+    options = search_settings(generator.settings)
+    if not (options["SEARCH_PAGEFIND"] and options["SEARCH_EARLY"] and hasattr(signal, "SIGUSR1")):
+        return
+    written = chain(generator.articles, generator.translations, generator.hidden_articles,
+                    generator.hidden_translations, generator.drafts, generator.drafts_translations)
+    pages = sorted({article.save_as for article in written if (article.save_as or "").endswith(".html")},
+                   key=lambda relative: relative.split("/"))
+    if not pages or len(pages) < int(options["SEARCH_EARLY_MIN_PAGES"]):
+        return
+    cache = Path(generator.settings["CACHE_PATH"]).resolve() / "search"
+    job = cache / EARLY_JOB
+    plugins = str(Path(__file__).resolve().parent.parent)
+    environment = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [plugins, os.environ.get("PYTHONPATH")])))
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        write_atomically(job, json.dumps({"options": options, "cache": str(cache), "pages": pages,
+                                          "output": str(Path(generator.output_path).resolve())}).encode("utf-8"))
+        process = subprocess.Popen([*EARLY_COMMAND, str(job)], env=environment, stdin=subprocess.DEVNULL,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    except OSError as exc:
+        logger.debug("search: no early index (%s); the final run makes it all", exc)
+        return
+    EARLY.append(EarlyIndex(process))
+
+
+def finish_early_index() -> list[str]:
+    """Stop the early run from starting another Pagefind, wait for it: the names of the units it ran Pagefind
+    for."""
+    ran: list[str] = []
+    while EARLY:
+        process = EARLY.pop().process
+        with contextlib.suppress(ProcessLookupError):
+            process.send_signal(signal.SIGUSR1)
+        out, err = process.communicate()
+        if process.returncode == 0:
+            with contextlib.suppress(ValueError):
+                ran += json.loads(out or b"[]")
+        else:
+            logger.debug("search: the early index stopped (exit %s: %s); the final run makes what it lacks",
+                         process.returncode, err.decode("utf-8", "replace").strip()[-2000:])
+    return ran
+
+
 def build_index(pelican, listing: dict[str, list[int]] | None = None,
                 changed: list[str] | None = None, source: Path | None = None,
                 overrides: dict[str, str] | None = None,
@@ -420,18 +558,16 @@ def build_index(pelican, listing: dict[str, list[int]] | None = None,
     Such a caller may also index before the output is in place: pages are then read from ``source`` (a folder
     holding the same files), or from the file ``overrides`` names for a page, and the output is touched only once
     ``output_ready()`` returned True (nothing is placed, and None returned, when it returns False)."""
+    ran_early = finish_early_index()
     options = search_settings(pelican.settings)
     if not options["SEARCH_PAGEFIND"]:
         return []
     output = Path(pelican.output_path).resolve()
     bundle = output / options["SEARCH_BUNDLE_DIR"]
     cache = Path(pelican.settings["CACHE_PATH"]).resolve() / "search"
-    pagefind_options = list(options["SEARCH_PAGEFIND_OPTIONS"])
-    known = load_known_pages(cache / "pages.json")
     read_from = Path(source).resolve() if source is not None else output
-    pages = indexed_pages(read_from, options["SEARCH_BUNDLE_DIR"], known, listing, overrides)
-    save_known_pages(cache / "pages.json", known)
-    if not pages:
+    planned = make_units(options, cache, read_from, listing, overrides)
+    if planned is None:
         if output_ready is not None and not output_ready():
             return None
         shutil.rmtree(bundle, ignore_errors=True)
@@ -440,19 +576,11 @@ def build_index(pelican, listing: dict[str, list[int]] | None = None,
         (bundle / MANIFEST_FILE).write_text(manifest_text({}), encoding="utf-8")
         logger.info("search: no page carries data-pagefind-body; nothing to index")
         return None
-    shards = plan_shards(pages, max(1, int(options["SEARCH_SHARD_MAX_PAGES"])))
-    primary, others = plan_units(shards, pagefind_options)
+    shards, primary, others, stale = planned
     units = [primary] + [unit for _, unit in others]
-
-    (cache / "shards").mkdir(parents=True, exist_ok=True)
-    stale = [unit for unit in units if not (cache / "shards" / unit.key / ENTRY_FILE).is_file()]
-    if stale:
-        workers = min(len(stale), int(options["SEARCH_WORKERS"]) or usable_cores())
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            # list(): raise the first failure (after the other runs ended) rather than drop it
-            list(pool.map(lambda unit: index_unit(read_from, unit, cache, pagefind_options, overrides), stale))
-    logger.info("search: Pagefind ran for %d of %d shard bundle(s)%s", len(stale), len(units),
-                f" ({', '.join(unit.name for unit in stale)})" if stale else "")
+    ran = sorted(set(ran_early) & {unit.name for unit in units} | {unit.name for unit in stale})
+    logger.info("search: Pagefind ran for %d of %d shard bundle(s)%s", len(ran), len(units),
+                f" ({', '.join(ran)})" if ran else "")
 
     used = {unit.key for unit in units}
     for entry in sorted((cache / "shards").iterdir()):
@@ -514,7 +642,9 @@ def get_generators(pelican):
 
 
 def register() -> None:
-    """Hook ``get_generators`` (the search pages, written like every listing page) and ``finalized`` (Pagefind
-    needs the whole site written; ``finalized`` is the first moment it is)."""
+    """Hook ``get_generators`` (the search pages, written like every listing page), ``finalized`` (the index is
+    of the whole site written; ``finalized`` is the first moment it is) and ``article_writer_finalized`` (every
+    article page is written: Pagefind can start on them while the rest of the site is written)."""
     signals.get_generators.connect(get_generators)
+    signals.article_writer_finalized.connect(start_early_index)
     signals.finalized.connect(on_finalized)

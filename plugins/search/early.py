@@ -1,0 +1,32 @@
+"""The search plugin's early run (``search.start_early_index``), in a process of its own.
+
+Reads the job (the JSON file named by its argument: the plugin's settings, the search cache and output folders, the article pages
+written so far), runs Pagefind, one unit at a time, for every unit of those pages whose bundle is not cached, and
+prints the names of the units it ran (JSON). SIGUSR1 stops it from starting another: the build's own run takes over.
+It saves ``indexed_pages``'s answers for that run.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from search import load_known_pages, make_units
+
+
+def main() -> int:
+    stop = threading.Event()
+    signal.signal(signal.SIGUSR1, lambda *_: stop.set())
+    job = json.loads(Path(sys.argv[1]).read_text(encoding="utf-8"))
+    cache = Path(job["cache"])
+    known = load_known_pages(cache / "pages.json")
+    planned = make_units(job["options"], cache, Path(job["output"]), known=known, only=job["pages"], stop=stop)
+    json.dump([unit.name for unit in planned[3]] if planned else [], sys.stdout)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
