@@ -296,3 +296,116 @@ def test_reading_time_counts_are_cached_by_body_and_code(tmp_path):
     for damaged in ("not json", '{"code": "other code", "counts": {"%s": [1, 1]}}' % key, '{"code": 1}'):
         cache.path.write_text(damaged, encoding="utf-8")
         assert CountCache(tmp_path).counts(body) == (30, 4)
+
+
+def _stories(rng, count: int):
+    """Stories as reader_features sees them (``listing_pages.Story``): terms drawn from a few topics and officials, so
+    that many share them and the per-term cut (``per_term``) matters."""
+    import datetime as dt
+    from types import SimpleNamespace
+
+    from listing_pages import Story
+
+    stories = []
+    for number in range(count):
+        langs = rng.choice([["en"], ["zh"], ["en", "zh"]])
+        date = dt.datetime(2020, 1, 1) + dt.timedelta(hours=rng.randrange(24 * 400))
+        versions = {}
+        for lang in langs:
+            versions[lang] = SimpleNamespace(
+                slug=f"story-{number}", lang=lang, date=date,
+                topics=[SimpleNamespace(slug=f"t{n}") for n in sorted(rng.sample(range(8), rng.randint(1, 3)))],
+                officials=[SimpleNamespace(slug=f"o{n}") for n in sorted(rng.sample(range(12), rng.randint(0, 3)))])
+        stories.append(Story(original=versions[langs[0]], versions=versions))
+    return stories
+
+
+def _named(related, stories):
+    return {f"{s.original.lang}/{s.original.slug}": {lang: [f"{o.original.lang}/{o.original.slug}" for o in items]
+                                                     for lang, items in related[id(s)].items()} for s in stories}
+
+
+def test_related_stories_from_the_cache_are_the_ones_ranked_afresh_after_every_kind_of_edit(tmp_path):
+    """``RelatedCache``: a rebuild ranks again only the stories an edit reaches, and what it takes from the cache is
+    what ranking every story again gives: after a story gains a term, moves in time, gains a language, is deleted, is
+    added, and after the ranking's settings change."""
+    import copy
+    import random
+    from types import SimpleNamespace
+
+    from reader_features.related import RelatedCache, related_stories
+
+    rng = random.Random(7)
+    stories = _stories(rng, 300)
+    ranking = ({"topics": 3, "officials": 2}, 4, 25)
+
+    def rank(stories, ranking=ranking):
+        cache = RelatedCache(tmp_path, *ranking)
+        cached = related_stories(stories, *ranking, cache=cache)
+        cache.save()
+        fresh = related_stories(stories, *ranking)
+        assert _named(cached, stories) == _named(fresh, stories)
+        return sum(key in cache.known for key in cache.used)  # stories taken from the cache
+
+    assert rank(stories) == 0
+    assert rank(stories) == 300
+
+    edits = []
+    gains = copy.copy(stories[40].original)
+    gains.topics = [*gains.topics, SimpleNamespace(slug="t7")]
+    stories[40].versions[gains.lang] = stories[40].original = gains
+    edits.append(rank(stories))
+    import datetime as dt
+
+    for version in stories[7].versions.values():
+        version.date = dt.datetime(2021, 6, 1)
+    edits.append(rank(stories))
+    story = next(s for s in stories if list(s.versions) == ["en"])
+    story.versions["zh"] = SimpleNamespace(slug=story.original.slug, lang="zh", date=story.original.date,
+                                           topics=story.original.topics, officials=[])
+    edits.append(rank(stories))
+    del stories[100]
+    edits.append(rank(stories))
+    stories.extend(_stories(random.Random(8), 1))
+    stories[-1].original.slug = "story-new"
+    edits.append(rank(stories))
+    assert all(0 < taken < len(stories) for taken in edits), edits
+    assert rank(stories, ({"topics": 1, "officials": 2}, 4, 25)) == 0  # other settings: another file
+
+
+def test_related_cache_keys_hold_the_candidates_dates_and_languages(tmp_path):
+    """Two edits that leave every term's candidates in the same order yet change a ranking: a candidate moving in time
+    past a candidate of another term (equal scores rank newest first), and a candidate gaining the reader's
+    language (equal scores prefer it)."""
+    import datetime as dt
+    from types import SimpleNamespace
+
+    from listing_pages import Story
+    from reader_features.related import RelatedCache, related_stories
+
+    def story(slug, day, topics, langs=("en",)):
+        versions = {lang: SimpleNamespace(slug=slug, lang=lang, date=dt.datetime(2020, 1, day), officials=[],
+                                          topics=[SimpleNamespace(slug=t) for t in topics]) for lang in langs}
+        return Story(original=versions[langs[0]], versions=versions)
+
+    def best(stories, reader, lang):
+        cache = RelatedCache(tmp_path, {"topics": 3}, 2, 25)
+        related = related_stories(stories, {"topics": 3}, 2, 25, cache=cache)
+        cache.save()
+        return [other.original.slug for other in related[id(reader)][lang]]
+
+    reader = story("reader", 20, ["t1", "t2"])
+    moving = story("moving", 5, ["t1"])
+    stories = [reader, story("newest", 10, ["t1"]), moving, story("oldest", 1, ["t1"]), story("other", 3, ["t2"])]
+    assert best(stories, reader, "en") == ["newest", "moving"]
+    for version in moving.versions.values():
+        version.date = dt.datetime(2020, 1, 2)  # still between "newest" and "oldest" in t1, now older than "other"
+    assert best(stories, reader, "en") == ["newest", "other"]
+
+    zh_reader = story("zh-reader", 20, ["t3"], langs=("zh",))
+    english = story("english", 10, ["t3"])
+    stories = [zh_reader, english, story("chinese", 5, ["t3"], langs=("zh",)), story("old", 1, ["t3"])]
+    assert best(stories, zh_reader, "zh")[0] == "chinese"
+    english.versions["zh"] = SimpleNamespace(slug="english", lang="zh", date=english.original.date, officials=[],
+                                             topics=english.original.topics)
+    assert best(stories, zh_reader, "zh")[0] == "english"

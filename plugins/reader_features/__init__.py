@@ -24,7 +24,7 @@ from pelican import signals
 from pelican.generators import Generator
 
 from .archives import ArchiveYear, build_archive
-from .related import related_stories
+from .related import RelatedCache, related_stories
 from .reading_time import CountCache, reading_minutes
 
 DEFAULTS = {
@@ -76,12 +76,11 @@ class ReaderFeaturesGenerator(Generator):
                 item.previous_in_language = items[position - 1] if position else None
                 item.next_in_language = items[position + 1] if position + 1 < len(items) else None
 
-        related = related_stories(
-            stories,
-            self.options["READER_RELATED_WEIGHTS"],
-            self.options["READER_RELATED_COUNT"],
-            self.options["READER_RELATED_CANDIDATES_PER_TERM"],
-        )
+        ranking = (self.options["READER_RELATED_WEIGHTS"], self.options["READER_RELATED_COUNT"],
+                   self.options["READER_RELATED_CANDIDATES_PER_TERM"])
+        known_related = RelatedCache(self.settings.get("CACHE_PATH", "cache"), *ranking)
+        related = related_stories(stories, *ranking, cache=known_related)
+        known_related.save()
         for story in stories:
             for lang, version in story.versions.items():
                 version.related_articles = [other.version(lang) for other in related[id(story)][lang]]
