@@ -248,3 +248,28 @@ def test_a_build_pool_whose_worker_died_is_replaced_for_the_next_batch():
     finally:
         workers.end_pool()
     assert workers.map_all(abs, [-6, -7], 2) == [6, 7]  # no build pool: a pool of its own
+
+
+def test_the_articles_are_out_of_the_collectors_reach_while_the_site_is_written_and_handed_back_after(tmp_path):
+    """``content_model.heap``: frozen from the moment the articles are made; the collector on and nothing frozen once
+    the build ends, whether it succeeded or stopped at a content error."""
+    import gc
+
+    from pelican import signals
+
+    seen = []
+
+    def note(generators):
+        seen.append((gc.isenabled(), gc.get_freeze_count()))
+
+    signals.all_generators_finalized.connect(note)
+    try:
+        make_site(tmp_path / "ok", {"articles/a.md": article()})
+    finally:
+        signals.all_generators_finalized.disconnect(note)
+    assert len(seen) == 1 and seen[0][0] and seen[0][1] > 1000, seen
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+
+    with pytest.raises(SiteBuildError):
+        make_site(tmp_path / "bad", {"articles/a.md": article(date="not a date")})
+    assert gc.isenabled() and gc.get_freeze_count() == 0

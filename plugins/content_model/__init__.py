@@ -218,8 +218,10 @@ def on_readers_init(readers) -> None:
 
 
 def on_article_generator_init(generator) -> None:
+    from .heap import pause_while_reading
     from .terms import TERM_CLASSES
 
+    pause_while_reading()
     global STATE
     STATE = BuildState()
     registries = model.load_registries(content_root(generator.settings))
@@ -338,6 +340,13 @@ def on_all_generators_finalized(generators) -> None:
     freeze_urls(generators)
 
 
+def on_article_generator_finalized(generator) -> None:
+    """The articles are made: out of the collector's reach from now on (``heap``)."""
+    from .heap import freeze_what_was_read
+
+    freeze_what_was_read()
+
+
 def on_finalized(pelican) -> None:
     """Delete what this build did not take back from the last build's output (``output.discard``); end the build
     pool (``workers.end_pool``) if nothing did."""
@@ -427,8 +436,10 @@ def freeze_urls(generators) -> None:
 
 def register() -> None:
     """Hook reading (readers_init), per-article metadata (article_generator_context) and the point just
-    before writing (all_generators_finalized): the earliest places where each check has what it needs; and the
-    end of the build (finalized), the first moment nothing more will be taken back from the set-aside output."""
+    before writing (all_generators_finalized): the earliest places where each check has what it needs; the end of
+    the build (finalized), the first moment nothing more will be taken back from the set-aside output; and the
+    start and end of making the articles (article_generator_init, article_generator_finalized), for the
+    collector (``heap``)."""
     from pelican import signals
 
     signals.initialized.connect(on_initialized)
@@ -437,5 +448,6 @@ def register() -> None:
     signals.article_generator_context.connect(on_article_generator_context)
     signals.page_generator_context.connect(on_page_generator_context)
     signals.static_generator_preread.connect(on_static_generator_preread)
+    signals.article_generator_finalized.connect(on_article_generator_finalized)
     signals.all_generators_finalized.connect(on_all_generators_finalized)
     signals.finalized.connect(on_finalized)

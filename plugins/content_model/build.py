@@ -95,11 +95,13 @@ def build(settings_file: str | Path, overrides: dict | None = None, fatal: str =
         _internal_error(exc, verbose)
     finally:
         logging.getLogger().removeHandler(warnings)
+        from .heap import release
         from .output import finish_discarding
         from .workers import end_pool
 
         end_pool(wait=False)  # a build stopped at an error may have started a batch it never took in
         finish_discarding()
+        release()
     return settings
 
 

@@ -713,7 +713,8 @@ def start_prerender(generators) -> None:
     end_pool()  # its idle workers would be counted again next to the child
     release_free_memory()  # pages the heap no longer uses would be counted again in the child
     # Out of the collector's reach: its passes write to every object they visit, and in the child each such
-    # write copies a page it shares with the parent (the parent's collections are shorter too).
+    # write copies a page it shares with the parent (the parent's collections are shorter too). The build hands
+    # them back at its end (content_model.heap).
     gc.freeze()
     pid = os.fork()
     if pid:
@@ -742,7 +743,6 @@ def start_prerender(generators) -> None:
 
 
 def stop_prerender() -> None:
-    gc.unfreeze()  # what the build froze before forking (a no-op otherwise)
     SHARED.clear()
     while CHILDREN:
         pid = CHILDREN.pop()
