@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 from datetime import datetime
 from pathlib import Path
@@ -498,3 +499,23 @@ def test_a_qr_code_png_is_zxings_own_image_at_its_scale(scale):
     with Image.open(io.BytesIO(render_qr_png(url, scale))) as made:
         assert made.mode == "1" and made.size == (pixels.shape[1], pixels.shape[0])
         assert made.convert("L").tobytes() == pixels.tobytes()
+
+
+def test_link_or_copy_links_into_missing_folders_replaces_other_files_and_leaves_the_same_file(tmp_path):
+    from share.qr import link_or_copy
+
+    source = tmp_path / "cache" / "a.png"
+    source.parent.mkdir()
+    source.write_bytes(b"card")
+    target = tmp_path / "output" / "share" / "qr" / "en" / "a.png"
+    link_or_copy(str(source), str(target))  # no folder yet
+    assert os.path.samefile(source, target)
+    link_or_copy(source, target)  # already the same file: left alone
+    assert os.path.samefile(source, target)
+    target.unlink()
+    target.write_bytes(b"older card")  # another file: replaced by the link, never written through
+    older = target.stat().st_ino
+    link_or_copy(source, target)
+    assert os.path.samefile(source, target) and target.stat().st_ino != older
+    assert source.read_bytes() == b"card"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["a.png"]

@@ -450,8 +450,9 @@ def make_units(options: dict, cache: Path, read_from: Path, listing: dict[str, l
     (``cache/shards/<key>``). Returns (shards, primary unit, [(shard, unit)], units Pagefind ran for), or None when
     no page is marked. ``known``: ``indexed_pages``'s answers in hand (else the last build's, from the cache).
 
-    The early run (``start_early_index``) passes ``only``, its pages (see ``indexed_pages``), and ``stop``: it runs one Pagefind at a time (the other core writes the site) and starts none once
-    ``stop`` is set (the final run, with every core, takes over)."""
+    The early run (``start_early_index``) passes ``only``, its pages (see ``indexed_pages``), and ``stop``: it runs
+    one Pagefind at a time (the other core writes the site) and starts none once ``stop`` is set (the final run,
+    with every core, takes over)."""
     pagefind_options = list(options["SEARCH_PAGEFIND_OPTIONS"])
     if known is None:
         known = load_known_pages(cache / "pages.json")

@@ -1,9 +1,9 @@
 """The search plugin's early run (``search.start_early_index``), in a process of its own.
 
-Reads the job (the JSON file named by its argument: the plugin's settings, the search cache and output folders, the article pages
-written so far), runs Pagefind, one unit at a time, for every unit of those pages whose bundle is not cached, and
-prints the names of the units it ran (JSON). SIGUSR1 stops it from starting another: the build's own run takes over.
-It saves ``indexed_pages``'s answers for that run.
+Reads the job (the JSON file named by its argument: the plugin's settings, the search cache and output folders,
+the article pages written so far), runs Pagefind, one unit at a time, for every unit of those pages whose bundle is
+not cached, and prints the names of the units it ran (JSON). SIGUSR1 stops it from starting another: the build's
+own run takes over. It saves ``indexed_pages``'s answers for that run.
 """
 
 from __future__ import annotations

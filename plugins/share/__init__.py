@@ -24,7 +24,9 @@ make their contexts; the codes are still looked up by the final URLs, and any mi
 
 from __future__ import annotations
 
+import functools
 import logging
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +36,7 @@ from pelican import signals
 from pelican.generators import ArticlesGenerator
 
 from .networks import NETWORKS, ShareLink, ShareTarget
-from .qr import link_or_copy, make_missing, png_size, qr_key, qr_png, start_missing
+from .qr import link_or_copy, make_missing, qr_key, qr_width, start_missing
 from .social import ArticleSocial, localized
 
 __all__ = ["DEFAULT_NETWORKS", "NETWORKS", "ShareSettingsError", "read_settings", "register"]
@@ -106,17 +108,16 @@ def read_settings(settings: dict) -> dict:
     return {"networks": networks, "base": base.rstrip("/") + "/", "cache": Path(cache), "qr_scale": scale}
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def absolute_url(base: str, url: str) -> str:
+    """``url`` made absolute on ``base``, as a URI. Remembered: term and section URLs recur in thousands of
+    articles' metadata, and a build asks for each article's twice (QR codes are started before the share links)."""
+    # quote() only touches what a URI may not hold (non-ASCII, spaces): ASCII URLs are unchanged.
+    return quote(urljoin(base, url), safe=URI_SAFE)
+
+
 def make_absolute(base: str):
-    known: dict[str, str] = {}  # term and section URLs recur in thousands of articles' metadata
-
-    def absolute(url: str) -> str:
-        found = known.get(url)
-        if found is None:
-            # quote() only touches what a URI may not hold (non-ASCII, spaces): ASCII URLs are unchanged.
-            found = known[url] = quote(urljoin(base, url), safe=URI_SAFE)
-        return found
-
-    return absolute
+    return functools.partial(absolute_url, base)
 
 
 def shareable(generator: ArticlesGenerator) -> list:
@@ -197,7 +198,7 @@ def add_share_to(generator: ArticlesGenerator) -> None:
     settings = generator.settings
     config = read_settings(settings)
     absolute = make_absolute(config["base"])
-    output = Path(generator.output_path)
+    output, qr_cache = str(generator.output_path), str(config["cache"] / "qr")
     sections = generator.context.get("portal_sections", {})
     logo = generator.context.get("share_logo", "")
     articles = shareable(generator)
@@ -225,11 +226,12 @@ def add_share_to(generator: ArticlesGenerator) -> None:
         keys = config["networks"].get(lang, DEFAULT_NETWORKS["en"])
         qr = None
         if "wechat" in keys:
-            data, fresh = qr_png(url, config["qr_scale"], config["cache"] / "qr")
+            width, fresh = qr_width(url, config["qr_scale"], config["cache"] / "qr")
             made += fresh  # only when the cache lost a file since make_missing
             qr_path = f"share/qr/{lang}/{article.slug}.png"
-            link_or_copy(config["cache"] / "qr" / f"{qr_key(url, config['qr_scale'])}.png", output / qr_path)
-            qr = (qr_path, png_size(data)[0])
+            cached = os.path.join(qr_cache, f"{qr_key(url, config['qr_scale'])}.png")
+            link_or_copy(cached, os.path.join(output, qr_path))
+            qr = (qr_path, width)
         article.share = ShareLinks(target, tuple(keys), qr)
         article.share_target = target  # what the links are made from (the body-edit path remakes them)
         article.social = ArticleSocial(

@@ -108,7 +108,9 @@ def _file_hash(path: str, _size: int, _mtime_ns: int) -> str:
         return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
-def card_key(spec: CardSpec, config: dict) -> str:
+def card_key(spec: CardSpec, fonts: list | None = None) -> str:
+    """The cache key of a card: a hash of its spec and its fonts' bytes (``fonts``: ``font_hashes`` of the spec's
+    fonts, when the caller has them)."""
     inputs = {
         "version": CARD_VERSION,
         "size": [WIDTH, HEIGHT],
@@ -118,9 +120,13 @@ def card_key(spec: CardSpec, config: dict) -> str:
         "domain": spec.domain,
         "meta": spec.meta,
         "lead_image": spec.lead_image_hash,
-        "fonts": [file_hash(spec.font_regular), file_hash(spec.font_bold), spec.font_index],
+        "fonts": fonts or font_hashes(spec.font_regular, spec.font_bold, spec.font_index),
     }
     return hashlib.sha256(json.dumps(inputs, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
+
+
+def font_hashes(regular: str, bold: str, index: int) -> list:
+    return [file_hash(regular), file_hash(bold), index]
 
 
 def card_meta(article, sections: dict, lang: str) -> str:
@@ -139,14 +145,16 @@ def draw_missing(specs: list[CardSpec], config: dict) -> None:
 
 
 def plan_cards(generator: ArticlesGenerator, config: dict, sections: dict,
-               articles: list | None = None) -> list[tuple[object, CardSpec]]:
+               articles: list | None = None, keys: dict | None = None) -> list[tuple[object, CardSpec]]:
     """Each shareable article (``share.shareable``, unless given) with the spec of its card (``destination``: its
-    file in the cache)."""
+    file in the cache). ``keys``: the cards' keys by spec, kept between the two plans of one build."""
     from share import shareable
     from share.social import localized
 
     settings = generator.settings
     content = Path(settings["PATH"])
+    fonts = font_hashes(config["font_regular"], config["font_bold"], config["font_index"])
+    keys = {} if keys is None else keys
     planned: list[tuple[object, CardSpec]] = []
     for article in shareable(generator) if articles is None else articles:
         lang = article.lang
@@ -165,7 +173,9 @@ def plan_cards(generator: ArticlesGenerator, config: dict, sections: dict,
             font_index=config["font_index"],
             destination="",
         )
-        key = card_key(spec, config)
+        key = keys.get(spec)
+        if key is None:
+            key = keys[spec] = card_key(spec, fonts)
         destination = config["cache"] / key[:2] / f"{key}{SUFFIX}"
         planned.append((article, CardSpec(**{**spec.__dict__, "destination": str(destination)})))
     return planned
@@ -190,7 +200,9 @@ def start_cards(generator) -> None:
 
     articles = shareable(generator)
     sections = {name: make_section(generator.settings, name) for name in {a.category.name for a in articles}}
-    missing = missing_cards(plan_cards(generator, config, sections, articles))
+    # kept for ``add_cards_to``'s plan: most cards' specs are the same then (fonts cannot change in between)
+    generator.share_card_keys = {}
+    missing = missing_cards(plan_cards(generator, config, sections, articles, generator.share_card_keys))
     if len(missing) > config["pool_min"]:
         warm(missing)
         generator.share_cards_started = (Background(render_to_cache, missing, config["workers"]),
@@ -217,16 +229,19 @@ def add_cards_to(generator: ArticlesGenerator) -> None:
         del generator.share_cards_started
         started[0].wait()
         drawn_early = started[1]
-    output = Path(generator.output_path)
-    planned = plan_cards(generator, config, generator.context.get("portal_sections", {}))
+    output = str(generator.output_path)
+    keys = getattr(generator, "share_card_keys", None)
+    if keys is not None:
+        del generator.share_card_keys
+    planned = plan_cards(generator, config, generator.context.get("portal_sections", {}), keys=keys)
     missing = missing_cards(planned)
     draw_missing(missing, config)
     drawn = len({spec.destination for _a, spec in planned} & drawn_early) + len(missing)
     for article, spec in planned:
         path = f"share/cards/{article.lang}/{article.slug}{SUFFIX}"
-        link_or_copy(Path(spec.destination), output / path)
+        link_or_copy(spec.destination, os.path.join(output, path))
         article.share_card = Card(path)
-    write_if_changed(output / "share/logo.png", render_logo())
+    write_if_changed(Path(output, "share/logo.png"), render_logo())
     generator.context["share_logo"] = "share/logo.png"
     logger.info("share_cards: %d card(s) drawn, %d from the cache", drawn, len(planned) - drawn)
 
