@@ -273,3 +273,33 @@ def test_the_articles_are_out_of_the_collectors_reach_while_the_site_is_written_
     with pytest.raises(SiteBuildError):
         make_site(tmp_path / "bad", {"articles/a.md": article(date="not a date")})
     assert gc.isenabled() and gc.get_freeze_count() == 0
+
+
+def test_pelicans_own_term_pages_are_made_only_when_one_has_a_file_to_go_to():
+    """``skip_unwritten_term_pages``: with every ``*_SAVE_AS`` empty, Pelican's tag, category and author pages (whose
+    writer would drop them) are not made at all; a term with a file to go to makes them all."""
+    from types import SimpleNamespace
+
+    from content_model import skip_unwritten_term_pages
+
+    class Term(SimpleNamespace):
+        __hash__ = object.__hash__
+
+    made = []
+    generator = SimpleNamespace(
+        tags={Term(save_as=""): []},
+        categories=[(SimpleNamespace(save_as=""), []), (SimpleNamespace(save_as=""), [])],
+        authors=[(SimpleNamespace(save_as=""), [])],
+        generate_tags=lambda write: made.append("tags"),
+        generate_categories=lambda write: made.append("categories"),
+        generate_authors=lambda write: made.append("authors"),
+    )
+    skip_unwritten_term_pages(generator)
+    for method in ("generate_tags", "generate_categories", "generate_authors"):
+        getattr(generator, method)(print)
+    assert made == []
+    generator.categories[1][0].save_as = "category/news.html"
+    generator.tags = {Term(save_as="tag/a.html"): []}
+    for method in ("generate_tags", "generate_categories", "generate_authors"):
+        getattr(generator, method)(print)
+    assert made == ["tags", "categories"]
