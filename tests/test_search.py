@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -800,3 +801,41 @@ def test_an_early_unit_whose_page_changed_after_planning_is_not_cached(tmp_path)
     index_unit(output, unit, cache, [])  # the build's own run indexes what is there (it planned from it)
     assert (cache / "shards" / unit.key / ENTRY_FILE).is_file()
     assert [path.name for path in cache.iterdir()] == ["shards"]  # no staging folder left behind
+
+
+def test_the_early_run_waits_for_the_builds_busy_helpers_before_running_pagefind(tmp_path):
+    """The pre-rendering child and Pagefind at once would hold the memory of three builds: the early run's Pagefind
+    starts once the helpers the job names have ended (a zombie not yet reaped has)."""
+    import subprocess
+    import sys
+    import time
+
+    from content_model.workers import process_ended
+    from search import search_settings
+
+    site = make_site(tmp_path / "site", two_year_site_files(), SEARCH_EARLY=False)
+    cache = tmp_path / "early-cache"
+    cache.mkdir()
+    pages = sorted(p.relative_to(site.output).as_posix() for p in site.output.rglob("*.html"))
+    helper = subprocess.Popen(["sleep", "60"])
+    job = cache / "job.json"
+    options = {**search_settings({}), "SEARCH_PAGEFIND_OPTIONS": []}
+    job.write_text(json.dumps({"options": options, "cache": str(cache), "output": str(site.output), "pages": pages,
+                               "wait_for": [helper.pid]}), encoding="utf-8")
+    plugins = str(Path(__file__).resolve().parents[1] / "plugins")
+    early = subprocess.Popen([sys.executable, "-m", "search.early", str(job)], stdout=subprocess.PIPE,
+                             env={**os.environ, "PYTHONPATH": plugins})
+    try:
+        time.sleep(2)
+        assert not process_ended(helper.pid) and early.poll() is None
+        assert not (cache / "shards").exists() or not any((cache / "shards").iterdir())
+        helper.kill()
+        time.sleep(0.2)
+        assert process_ended(helper.pid)  # a zombie: ended, though not reaped yet
+        out, _ = early.communicate(timeout=120)
+    finally:
+        helper.kill()
+        helper.wait()
+        early.kill()
+    assert sorted(json.loads(out)) == ["en-2024", "primary", "zh-cn-2024"]
+    assert len(list((cache / "shards").iterdir())) == 3

@@ -21,6 +21,40 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 
+# Helper processes of the build in progress that take a core and memory until they end (the pre-rendering child):
+# a step that could start more work beside them may wait for them (``busy_helpers``).
+_BUSY_HELPERS: set[int] = set()
+
+
+def helper_started(pid: int) -> None:
+    _BUSY_HELPERS.add(pid)
+
+
+def helper_ended(pid: int) -> None:
+    _BUSY_HELPERS.discard(pid)
+
+
+def busy_helpers() -> list[int]:
+    return sorted(_BUSY_HELPERS)
+
+
+def process_ended(pid: int) -> bool:
+    """Whether the process ``pid`` has ended (a zombie, not yet reaped by its parent, has)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except FileNotFoundError:
+        return True
+    except OSError:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except OSError:
+            pass
+        return False
+
+
 def usable_cores() -> int:
     """The cores this process may run on."""
     if hasattr(os, "sched_getaffinity"):

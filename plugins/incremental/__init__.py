@@ -61,7 +61,7 @@ from pelican.writers import FileOverwriteFailedError, Writer
 
 from content_model import forget_content, write_article_page
 from content_model.output import place, take_back, write_atomically
-from content_model.workers import end_pool, release_free_memory, usable_cores
+from content_model.workers import end_pool, helper_ended, helper_started, release_free_memory, usable_cores
 
 from . import quick
 
@@ -668,6 +668,7 @@ class SharedPages:
         if pid:
             with contextlib.suppress(ValueError):
                 CHILDREN.remove(pid)
+            helper_ended(pid)
             return False
         return True
 
@@ -719,6 +720,7 @@ def start_prerender(generators) -> None:
     pid = os.fork()
     if pid:
         CHILDREN.append(pid)
+        helper_started(pid)
         shared.child = pid
         SHARED.append(shared)
         for generator in chosen:
@@ -746,6 +748,7 @@ def stop_prerender() -> None:
     SHARED.clear()
     while CHILDREN:
         pid = CHILDREN.pop()
+        helper_ended(pid)
         with contextlib.suppress(ProcessLookupError, ChildProcessError):
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)

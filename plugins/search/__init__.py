@@ -62,7 +62,7 @@ from pelican import signals
 from pelican.generators import Generator
 
 from content_model.output import files_under, link_file, write_atomically
-from content_model.workers import usable_cores
+from content_model.workers import busy_helpers, usable_cores
 
 from .canonical import CANONICAL_FORMAT, ENTRY_FILE, BundleFormatError, canonicalise_bundle
 
@@ -445,14 +445,15 @@ def manifest_text(shards: dict[str, list[Shard]]) -> str:
 
 def make_units(options: dict, cache: Path, read_from: Path, listing: dict[str, list[int]] | None = None,
                overrides: dict[str, str] | None = None, known: dict | None = None,
-               only: list[str] | None = None, stop: threading.Event | None = None):
+               only: list[str] | None = None, stop: threading.Event | None = None,
+               ready: Callable[[], bool] | None = None):
     """Plan the shards of the pages under ``read_from`` and run Pagefind for every unit whose bundle is not cached
     (``cache/shards/<key>``). Returns (shards, primary unit, [(shard, unit)], units Pagefind ran for), or None when
     no page is marked. ``known``: ``indexed_pages``'s answers in hand (else the last build's, from the cache).
 
-    The early run (``start_early_index``) passes ``only``, its pages (see ``indexed_pages``), and ``stop``: it runs
-    one Pagefind at a time (the other core writes the site) and starts none once ``stop`` is set (the final run,
-    with every core, takes over)."""
+    The early run (``start_early_index``) passes ``only``, its pages (see ``indexed_pages``), ``stop`` and
+    ``ready``: it runs one Pagefind at a time (the other core writes the site), each once ``ready()`` says so, and
+    starts none once ``stop`` is set or ``ready()`` said False (the final run, with every core, takes over)."""
     pagefind_options = list(options["SEARCH_PAGEFIND_OPTIONS"])
     if known is None:
         known = load_known_pages(cache / "pages.json")
@@ -468,7 +469,7 @@ def make_units(options: dict, cache: Path, read_from: Path, listing: dict[str, l
     if stop is not None:
         ran = []
         for unit in stale:
-            if stop.is_set():
+            if stop.is_set() or (ready is not None and not ready()):
                 break
             index_unit(read_from, unit, cache, pagefind_options, overrides, early=True)
             ran.append(unit)
@@ -519,8 +520,10 @@ def start_early_index(generator, writer=None) -> None:
     environment = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [plugins, os.environ.get("PYTHONPATH")])))
     try:
         cache.mkdir(parents=True, exist_ok=True)
+        # A pre-rendering child still at work holds a core and much memory: Pagefind waits for it to end.
         write_atomically(job, json.dumps({"options": options, "cache": str(cache), "pages": pages,
-                                          "output": str(Path(generator.output_path).resolve())}).encode("utf-8"))
+                                          "output": str(Path(generator.output_path).resolve()),
+                                          "wait_for": busy_helpers()}).encode("utf-8"))
         process = subprocess.Popen([*EARLY_COMMAND, str(job)], env=environment, stdin=subprocess.DEVNULL,
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     except OSError as exc:
