@@ -26,9 +26,10 @@ Pagefind's filter and metadata files are rewritten in a canonical order (``canon
 byte-identical to a cold build's.
 
 Pagefind starts early, once the articles generator has written every article page (``article_writer_finalized``),
-in a thread, while the other generators write the rest of the site on one core: that run only fills the cache of
-unit bundles. The run at ``finalized`` plans again from the finished output and runs Pagefind for any unit whose pages
-changed since, so the index is the same whatever was written by then.
+in a process of its own (``early.py``), one unit at a time, while the other generators write the rest of the site
+on one core: that run only fills the cache of unit bundles. The run at ``finalized`` plans again from the finished
+output and runs Pagefind for any unit not cached by then or whose pages changed since, so the index is the same
+whatever was written by then.
 
 Signals: ``get_generators`` (returns ``SearchPageGenerator``), ``article_writer_finalized`` (starts indexing),
 ``finalized`` (indexes).
@@ -44,17 +45,17 @@ import logging
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
-import signal
 import tempfile
 import threading
 from collections import defaultdict
 from collections.abc import Callable
-from itertools import chain
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import metadata
+from itertools import chain
 from pathlib import Path
 from urllib.parse import urlsplit
 
