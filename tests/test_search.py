@@ -757,6 +757,7 @@ def test_the_early_index_fills_the_cache_and_the_final_run_indexes_only_a_page_w
     early = make_site(tmp_path / "early", two_year_site_files(), SEARCH_EARLY_MIN_PAGES=1)
     assert early_runs == [["en-2024", "primary", "zh-cn-2024"]]  # every unit, in the early process
     assert runs == [["2024/05/ferry-pier/index.html"]]  # and again only the one whose page changed after it
+    assert not (tmp_path / "early" / "cache" / "search" / search_plugin.EARLY_JOB).exists()  # its job file too
 
     del runs[:]
     plain_runs: list = []

@@ -489,6 +489,7 @@ class EarlyIndex:
     staging ten thousand pages does not take turns with the writing process at one lock."""
 
     process: subprocess.Popen
+    job: Path  # the file telling it its job, removed once it ends
 
 
 # The early run of the build in progress, if any, and the file (in the search cache) that tells it its job.
@@ -530,7 +531,7 @@ def start_early_index(generator, writer=None) -> None:
     except OSError as exc:
         logger.debug("search: no early index (%s); the final run makes it all", exc)
         return
-    EARLY.append(EarlyIndex(process))
+    EARLY.append(EarlyIndex(process, job))
 
 
 def finish_early_index() -> list[str]:
@@ -538,10 +539,12 @@ def finish_early_index() -> list[str]:
     for."""
     ran: list[str] = []
     while EARLY:
-        process = EARLY.pop().process
+        early = EARLY.pop()
+        process = early.process
         with contextlib.suppress(ProcessLookupError):
             process.send_signal(signal.SIGUSR1)
         out, err = process.communicate()
+        early.job.unlink(missing_ok=True)
         if process.returncode == 0:
             with contextlib.suppress(ValueError):
                 ran += json.loads(out or b"[]")
