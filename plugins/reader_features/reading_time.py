@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import os
 import re
@@ -11,7 +10,7 @@ from pathlib import Path
 
 from markupsafe import Markup
 
-from content_model.output import write_atomically
+from .kept import KeptAnswers
 
 # CJK ideographs (with extensions A and compatibility), kana and hangul: each character is read as a unit.
 CJK_CHARACTER = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af]")
@@ -37,7 +36,7 @@ def reading_minutes(html: str, chars_per_minute: int, words_per_minute: int,
     return max(1, math.ceil(characters / chars_per_minute + words / words_per_minute))
 
 
-class CountCache:
+class CountCache(KeptAnswers):
     """``html_counts`` of each body, kept between builds under ``CACHE_PATH/reader_features/`` and keyed by a hash
     of the body, in a file for this code (stripping and counting 10,000 bodies takes seconds; hashing them, a tenth
     of one). ``save`` keeps only the bodies of this build; a file that cannot be read is ignored."""
@@ -51,14 +50,7 @@ class CountCache:
         return hashlib.blake2b(source, digest_size=16).hexdigest()
 
     def __init__(self, cache_path: str | os.PathLike) -> None:
-        self.path = Path(cache_path) / "reader_features" / "text-counts.json"
-        self.version = self.code()
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-            self.known = data["counts"] if data.get("code") == self.version else {}
-        except (OSError, ValueError, KeyError, AttributeError, TypeError):
-            self.known = {}
-        self.used: dict[str, list[int]] = {}
+        super().__init__(Path(cache_path) / "reader_features" / "text-counts.json", self.code(), "counts")
 
     def counts(self, html: str) -> tuple[int, int]:
         key = hashlib.blake2b(html.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
@@ -67,13 +59,3 @@ class CountCache:
             found = list(html_counts(html))
         self.used[key] = found
         return found[0], found[1]
-
-    def save(self) -> None:
-        if self.used == self.known:
-            return
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            write_atomically(self.path, json.dumps({"code": self.version, "counts": self.used}, sort_keys=True)
-                             .encode("utf-8"))
-        except OSError:
-            pass  # only costs time next build

@@ -12,13 +12,12 @@ key of exactly that, so a rebuild ranks again only the stories an edit reaches (
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from collections import Counter, defaultdict
 from operator import itemgetter
 from pathlib import Path
 
-from content_model.output import write_atomically
+from .kept import KeptAnswers
 
 TERM_ATTRIBUTES = {"topics": "topics", "officials": "officials"}
 # How far down the ranking (in multiples of the count shown) a story in the reader's language may move up.
@@ -49,7 +48,7 @@ def _digest(*parts: str) -> str:
     return hashlib.blake2b("\x1f".join(parts).encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
-class RelatedCache:
+class RelatedCache(KeptAnswers):
     """Each story's related stories (by ``story_name``) from the last build, under ``CACHE_PATH/reader_features/``,
     keyed by everything its ranking reads (``related_stories``); a file of other code or settings is not used, and
     ``save`` keeps only the keys of this build."""
@@ -60,26 +59,8 @@ class RelatedCache:
                        str(per_term))
 
     def __init__(self, cache_path: str | os.PathLike, weights: dict[str, int], count: int, per_term: int) -> None:
-        self.path = Path(cache_path) / "reader_features" / "related.json"
-        self.version = self.code(weights, count, per_term)
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-            self.known = data["related"] if data.get("code") == self.version else {}
-        except (OSError, ValueError, KeyError, AttributeError, TypeError):
-            self.known = {}
-        if not isinstance(self.known, dict):
-            self.known = {}
-        self.used: dict[str, dict[str, list[str]]] = {}
-
-    def save(self) -> None:
-        if self.used == self.known:
-            return
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            write_atomically(self.path, json.dumps({"code": self.version, "related": self.used}, sort_keys=True,
-                                                   ensure_ascii=False).encode("utf-8"))
-        except OSError:
-            pass  # only costs time next build
+        super().__init__(Path(cache_path) / "reader_features" / "related.json", self.code(weights, count, per_term),
+                         "related")
 
 
 def related_stories(stories, weights: dict[str, int], count: int, per_term: int,
