@@ -445,19 +445,18 @@ def manifest_text(shards: dict[str, list[Shard]]) -> str:
 
 
 def make_units(options: dict, cache: Path, read_from: Path, listing: dict[str, list[int]] | None = None,
-               overrides: dict[str, str] | None = None, known: dict | None = None,
-               only: list[str] | None = None, stop: threading.Event | None = None,
+               overrides: dict[str, str] | None = None, only: list[str] | None = None,
+               stop: threading.Event | None = None,
                ready: Callable[[], bool] | None = None):
     """Plan the shards of the pages under ``read_from`` and run Pagefind for every unit whose bundle is not cached
     (``cache/shards/<key>``). Returns (shards, primary unit, [(shard, unit)], units Pagefind ran for), or None when
-    no page is marked. ``known``: ``indexed_pages``'s answers in hand (else the last build's, from the cache).
+    no page is marked. ``indexed_pages``'s answers are the last run's, from the cache, and saved there again.
 
     The early run (``start_early_index``) passes ``only``, its pages (see ``indexed_pages``), ``stop`` and
     ``ready``: it runs one Pagefind at a time (the other core writes the site), each once ``ready()`` says so, and
     starts none once ``stop`` is set or ``ready()`` said False (the final run, with every core, takes over)."""
     pagefind_options = list(options["SEARCH_PAGEFIND_OPTIONS"])
-    if known is None:
-        known = load_known_pages(cache / "pages.json")
+    known = load_known_pages(cache / "pages.json")
     pages = indexed_pages(read_from, options["SEARCH_BUNDLE_DIR"], known, listing, overrides, only)
     save_known_pages(cache / "pages.json", known)
     if not pages:

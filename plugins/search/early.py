@@ -16,7 +16,7 @@ import threading
 from pathlib import Path
 
 from content_model.workers import process_ended
-from search import load_known_pages, make_units
+from search import make_units
 
 # How often the run looks again whether the helpers it waits for have ended (seconds).
 POLL = 0.05
@@ -35,9 +35,7 @@ def main() -> int:
                 stop.wait(POLL)
         return not stop.is_set()
 
-    cache = Path(job["cache"])
-    known = load_known_pages(cache / "pages.json")
-    planned = make_units(job["options"], cache, Path(job["output"]), known=known, only=job["pages"], stop=stop,
+    planned = make_units(job["options"], Path(job["cache"]), Path(job["output"]), only=job["pages"], stop=stop,
                          ready=ready)
     json.dump([unit.name for unit in planned[3]] if planned else [], sys.stdout)
     return 0
