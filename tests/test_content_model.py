@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 
 import pytest
@@ -280,7 +281,7 @@ def test_pelicans_own_term_pages_are_made_only_when_one_has_a_file_to_go_to():
     writer would drop them) are not made at all; a term with a file to go to makes them all."""
     from types import SimpleNamespace
 
-    from content_model import skip_unwritten_term_pages
+    from content_model.lean import skip_unwritten_term_pages
 
     class Term(SimpleNamespace):
         __hash__ = object.__hash__
@@ -303,3 +304,108 @@ def test_pelicans_own_term_pages_are_made_only_when_one_has_a_file_to_go_to():
     for method in ("generate_tags", "generate_categories", "generate_authors"):
         getattr(generator, method)(print)
     assert made == ["tags", "categories"]
+
+
+def test_each_article_file_is_stamped_once_a_build_by_the_reader_cache_alone(tmp_path, monkeypatch):
+    """``lean.skip_unused_generator_cache``: with the reader-level cache, the articles generator's own cache (empty,
+    never saved) does not read and hash every file twice more; the reader's cache still checks each file's stamp."""
+    from collections import Counter
+
+    from pelican.cache import FileStampDataCacher
+
+    stamped = Counter()
+    original = FileStampDataCacher._get_file_stamp
+
+    def counting(self, filename):
+        stamped[os.path.basename(filename)] += 1
+        return original(self, filename)
+
+    monkeypatch.setattr(FileStampDataCacher, "_get_file_stamp", counting)
+    files = {f"articles/story-{n}.md": article(title=f"Story {n}", slug=f"story-{n}") for n in range(3)}
+    names = ("story-0.md", "story-1.md", "story-2.md")
+    first = make_site(tmp_path, files)
+    # the reader's cache finds no entry, then stores the file read with its stamp
+    assert {name: stamped[name] for name in names} == dict.fromkeys(names, 2)
+    stamped.clear()
+    files["articles/story-0.md"] = article(title="Story 0, retitled", slug="story-0")  # a full build
+    second = make_site(tmp_path, files)
+    # (the edited file is also read by the body-edit path, which then gives way to the full build)
+    assert stamped["story-1.md"] == stamped["story-2.md"] == 1
+    assert second.read("2026/03/story-1/index.html") == first.read("2026/03/story-1/index.html")
+    assert "Story 0, retitled" in second.read("2026/03/story-0/index.html")
+
+
+def test_a_generator_that_keeps_its_own_cache_is_left_alone():
+    from types import SimpleNamespace
+
+    from content_model.lean import skip_unused_generator_cache
+
+    keeping = SimpleNamespace(_cache_data_policy=True, _cache={}, get_cached_data="pelican's")
+    loaded = SimpleNamespace(_cache_data_policy=False, _cache={"a.md": (b"stamp", "article")}, get_cached_data="pelican's")
+    unused = SimpleNamespace(_cache_data_policy=False, _cache={}, get_cached_data="pelican's")
+    for generator in (keeping, loaded, unused):
+        skip_unused_generator_cache(generator)
+    assert keeping.get_cached_data == loaded.get_cached_data == "pelican's"
+    assert unused.get_cached_data("a.md", "default") == "default" and unused.cache_data("a.md", "x") is None
+
+
+def test_translations_are_found_as_pelican_finds_them(monkeypatch):
+    """``lean.process_translations`` against Pelican's own on random groups: same originals and translations in the
+    same order, the same ``translations`` of every item, the same warnings (several originals, all translations)."""
+    import random
+
+    import pelican.utils
+    from pelican.utils import process_translations as pelicans
+
+    from content_model.lean import process_translations
+
+    class Item:
+        def __init__(self, number, rng):
+            self.source_path = f"content/item-{number}.md"
+            self.slug = f"s{rng.randrange(12)}"
+            self.group = rng.choice("xy")
+            self.lang = rng.choice(["en", "en", "zh", "fr"])
+            self.in_default_lang = self.lang == "en"
+            self.metadata = {"translation": "true"} if rng.random() < 0.2 else {}
+
+        def __repr__(self):
+            return self.source_path
+
+    # (Pelican's logger drops a message it has seen, and a test build's raises on warnings: ask its caller instead)
+    logged = []
+    monkeypatch.setattr(pelican.utils.logger, "warning", lambda message, *args: logged.append(message % args))
+    seen_warnings = False
+    for seed in range(30):
+        answers, warnings = [], []
+        for find in (pelicans, process_translations):
+            rng = random.Random(seed)
+            items = [Item(n, rng) for n in range(rng.randrange(1, 60))]
+            translation_id = rng.choice(["slug", ("slug", "group"), None])
+            logged.clear()
+            index, translations = find(list(items), translation_id)
+            answers.append((repr(index), repr(translations),
+                            [repr(getattr(item, "translations", None)) for item in items]))
+            warnings.append(list(logged))
+        assert answers[0] == answers[1], seed
+        assert warnings[0] == warnings[1], seed
+        seen_warnings = seen_warnings or bool(warnings[0])
+    assert seen_warnings
+
+
+def test_a_frozen_article_shows_the_summary_pelican_shows():
+    """``content_model.frozen_class``: the summary from the metadata when it is there, Pelican's own otherwise (the
+    start of the body)."""
+    from pelican.contents import Article
+    from pelican.settings import DEFAULT_CONFIG
+
+    from content_model import frozen_class
+
+    settings = dict(DEFAULT_CONFIG, SUMMARY_MAX_LENGTH=3)
+    # (a source path for the signal handlers earlier builds in this process connected)
+    given = Article("<p>one two three four five</p>", {"title": "A", "summary": "Given summary."}, settings=settings,
+                    source_path="a.md")
+    made = Article("<p>one two three four five</p>", {"title": "B"}, settings=settings, source_path="b.md")
+    expected = [given.summary, made.summary]
+    for article in (given, made):
+        article.__class__ = frozen_class(Article)
+    assert [given.summary, made.summary] == expected == ["Given summary.", "<p>one two three …</p>"]

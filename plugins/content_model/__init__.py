@@ -14,7 +14,10 @@ Adds:
   ``all_generators_finalized``;
 - frozen URLs: at ``all_generators_finalized`` every article's and page's ``url`` and ``save_as`` are final, so they
   are computed once and kept (Pelican recomputes them from settings and metadata on every read, about a hundred
-  thousand times in a build of 2,000 articles).
+  thousand times in a build of 2,000 articles); a summary given in the metadata is read from there.
+- work Pelican does in every build that this site never uses, skipped (``article_generator_init``, ``lean``): its
+  own tag, category and author pages, its generator-level cache's file stamps, its quadratic search for
+  translations;
 - with ``PORTAL_CLEAN_OUTPUT``, an output folder emptied by moving the last build's files aside at
   ``all_generators_finalized`` and deleting what was not taken back at ``finalized`` (``output``).
 
@@ -219,10 +222,13 @@ def on_readers_init(readers) -> None:
 
 def on_article_generator_init(generator) -> None:
     from .heap import pause_while_reading
+    from .lean import skip_unused_generator_cache, skip_unwritten_term_pages, use_linear_translations
     from .terms import TERM_CLASSES
 
     pause_while_reading()
     skip_unwritten_term_pages(generator)
+    skip_unused_generator_cache(generator)
+    use_linear_translations()
     global STATE
     STATE = BuildState()
     registries = model.load_registries(content_root(generator.settings))
@@ -341,28 +347,6 @@ def on_all_generators_finalized(generators) -> None:
     freeze_urls(generators)
 
 
-# Pelican's pages of its own taxonomies: the generator method writing them, and the attribute holding (term, articles).
-PELICAN_TERM_PAGES = (("generate_tags", "tags"), ("generate_categories", "categories"), ("generate_authors", "authors"))
-
-
-def skip_unwritten_term_pages(generator) -> None:
-    """Skip Pelican's tag, category and author pages when none has a file to be written to (``*_SAVE_AS = ""``, as
-    here: the portal's topics, officials and sections are pages of listing_pages). Pelican still builds each one's
-    date-ordered list before its writer drops the page: a walk of every article per term, a second of one core in
-    every build at 10,000 articles."""
-    for method, attribute in PELICAN_TERM_PAGES:
-        write_pages = getattr(generator, method, None)
-        if write_pages is None:
-            continue
-
-        def only_when_written(write, write_pages=write_pages, attribute=attribute):
-            terms = getattr(generator, attribute, None) or ()
-            if any(term.save_as for term, _articles in (terms.items() if isinstance(terms, dict) else terms)):
-                write_pages(write)
-
-        setattr(generator, method, only_when_written)
-
-
 def on_article_generator_finalized(generator) -> None:
     """The articles are made: out of the collector's reach from now on (``heap``)."""
     from .heap import freeze_what_was_read
@@ -433,13 +417,26 @@ def _frozen(name: str) -> property:
     return property(lambda self: self.__dict__[name], doc=f"{name.removeprefix('_frozen_')}, fixed after reading")
 
 
+def _summary_of(cls: type) -> property:
+    pelicans = cls.summary
+
+    def summary(self):
+        # What Pelican's ``get_summary`` answers for a summary given in the metadata (the portal's reader always
+        # gives one), without its memo's lookup, asked for about 300,000 times in a build of 10,000 articles.
+        metadata = self.metadata
+        return metadata["summary"] if "summary" in metadata else pelicans.fget(self)
+
+    return property(summary, pelicans.fset, doc=pelicans.__doc__)
+
+
 def frozen_class(cls: type) -> type:
-    """A subclass of ``cls`` whose ``url`` and ``save_as`` are stored values; same name, so fingerprints and
-    templates see the original class. Not picklable (pickle finds ``cls`` under that name); nothing pickles content
-    once it is frozen (Pelican's reader cache is written before)."""
+    """A subclass of ``cls`` whose ``url`` and ``save_as`` are stored values, and whose ``summary`` is read from
+    the metadata when it is there; same name, so fingerprints and templates see the original class. Not picklable
+    (pickle finds ``cls`` under that name); nothing pickles content once it is frozen (Pelican's reader cache is
+    written before)."""
     if cls not in FROZEN_CLASSES:
         FROZEN_CLASSES[cls] = type(cls.__name__, (cls,), {
-            "url": _frozen("_frozen_url"), "save_as": _frozen("_frozen_save_as"),
+            "url": _frozen("_frozen_url"), "save_as": _frozen("_frozen_save_as"), "summary": _summary_of(cls),
             "__module__": cls.__module__, "__qualname__": cls.__qualname__,
         })
     return FROZEN_CLASSES[cls]
