@@ -377,7 +377,8 @@ def test_a_cold_build_starts_cards_and_qr_codes_once_the_articles_are_read_and_e
         generators.append(generator)
 
     def look(_pages_generator):  # after the articles are read, before all_generators_finalized
-        started.append(tuple(hasattr(generators[-1], name) for name in ("share_cards_started", "share_qr_started")))
+        started.append((hasattr(generators[-1], "share_cards_started"),
+                        getattr(generators[-1], "share_qr_started").background is not None))
 
     signals.article_generator_init.connect(remember)
     signals.page_generator_finalized.connect(look)
@@ -414,3 +415,19 @@ def test_a_build_stopped_by_a_content_error_stops_the_cards_it_started(tmp_path)
     while multiprocessing.active_children() and time.monotonic() < deadline:
         time.sleep(0.1)
     assert multiprocessing.active_children() == []  # without the stop they would wait for more work forever
+
+
+def test_cards_found_in_the_cache_earlier_in_the_build_are_not_looked_for_again(tmp_path):
+    """``missing_cards(planned, present)``: a card the head start found is not asked about again; the others are."""
+    from share_cards import CardSpec, missing_cards
+
+    (tmp_path / "there.jpg").write_bytes(b"card")
+
+    def spec(name):
+        fields = {f.name: "" for f in dataclasses.fields(CardSpec)}
+        return CardSpec(**{**fields, "destination": str(tmp_path / name)})
+
+    planned = [(None, spec("there.jpg")), (None, spec("gone.jpg")), (None, spec("found-early.jpg"))]
+    assert [s.destination for s in missing_cards(planned)] == [str(tmp_path / n) for n in ("found-early.jpg", "gone.jpg")]
+    assert [s.destination for s in missing_cards(planned, {str(tmp_path / "found-early.jpg")})] == [
+        str(tmp_path / "gone.jpg")]

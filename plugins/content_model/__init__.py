@@ -12,8 +12,8 @@ Adds:
   a symbolic link leads out of content/ (``article_generator_init``), as soon as the static generator starts reading
   (``static_generator_preread``, so no linked file outside content/ is touched), or at the latest at
   ``all_generators_finalized``;
-- frozen URLs: at ``all_generators_finalized`` every article's and page's ``url`` and ``save_as`` are final, so they
-  are computed once and kept (Pelican recomputes them from settings and metadata on every read, about a hundred
+- frozen URLs: at ``article_generator_finalized`` every article's ``url`` and ``save_as`` are final (a page's at
+  ``all_generators_finalized``), so they are computed once and kept (Pelican recomputes them from settings and metadata on every read, about a hundred
   thousand times in a build of 2,000 articles); a summary given in the metadata is read from there.
 - work Pelican does in every build that this site never uses, skipped (``article_generator_init``, ``lean``): its
   own tag, category and author pages, its generator-level cache's file stamps, its quadratic search for
@@ -348,9 +348,12 @@ def on_all_generators_finalized(generators) -> None:
 
 
 def on_article_generator_finalized(generator) -> None:
-    """The articles are made: out of the collector's reach from now on (``heap``)."""
+    """The articles are made, their URLs final (Pelican has found their translations and ordered them; nothing
+    after changes a slug, language, date or section): frozen before the plugins that follow ask for every one
+    (QR codes, cards), and, with what was read, out of the collector's reach from now on (``heap``)."""
     from .heap import freeze_what_was_read
 
+    freeze_urls([generator])
     freeze_what_was_read()
 
 

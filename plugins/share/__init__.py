@@ -36,7 +36,7 @@ from pelican import signals
 from pelican.generators import ArticlesGenerator
 
 from .networks import NETWORKS, ShareLink, ShareTarget
-from .qr import link_or_copy, make_missing, qr_key, qr_width, start_missing
+from .qr import finish_missing, link_or_copy, qr_key, qr_width, start_missing
 from .social import ArticleSocial, localized
 
 __all__ = ["DEFAULT_NETWORKS", "NETWORKS", "ShareSettingsError", "read_settings", "register"]
@@ -183,9 +183,7 @@ def start_qr_codes(generator) -> None:
     """Start making a cold build's missing QR codes once the articles are read (see the module docstring)."""
     config = read_settings(generator.settings)
     urls = qr_urls(shareable(generator), config, make_absolute(config["base"]))
-    started = start_missing(urls, config["qr_scale"], config["cache"] / "qr")
-    if started is not None:
-        generator.share_qr_started = started
+    generator.share_qr_started = start_missing(urls, config["qr_scale"], config["cache"] / "qr")
 
 
 def add_share(generators) -> None:
@@ -205,8 +203,7 @@ def add_share_to(generator: ArticlesGenerator) -> None:
     started = getattr(generator, "share_qr_started", None)
     if started is not None:
         del generator.share_qr_started
-        started.wait()
-    made = make_missing(qr_urls(articles, config, absolute), config["qr_scale"], config["cache"] / "qr")
+    made = finish_missing(started, qr_urls(articles, config, absolute), config["qr_scale"], config["cache"] / "qr")
     home_labels: dict[str, str] = {}  # per language: looking the catalogue up stats its files
     for article in articles:
         lang = article.lang
@@ -227,7 +224,7 @@ def add_share_to(generator: ArticlesGenerator) -> None:
         qr = None
         if "wechat" in keys:
             width, fresh = qr_width(url, config["qr_scale"], config["cache"] / "qr")
-            made += fresh  # only when the cache lost a file since make_missing
+            made += fresh  # only when the cache lost a file since finish_missing
             qr_path = f"share/qr/{lang}/{article.slug}.png"
             cached = os.path.join(qr_cache, f"{qr_key(url, config['qr_scale'])}.png")
             link_or_copy(cached, os.path.join(output, qr_path))

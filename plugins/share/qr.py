@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import io
 import os
@@ -122,12 +123,37 @@ def make_missing(urls: list[str], scale: int, cache_dir: Path) -> int:
     return len(jobs)
 
 
-def start_missing(urls: list[str], scale: int, cache_dir: Path) -> Background | None:
+@dataclasses.dataclass
+class StartedCodes:
+    """What ``start_missing`` found missing for ``urls``, and its background making them (None: left to
+    ``finish_missing``, too few for a pool or one core)."""
+
+    urls: list[str]
+    jobs: list[tuple[str, int, str]]
+    background: Background | None
+
+
+def start_missing(urls: list[str], scale: int, cache_dir: Path) -> StartedCodes:
     """Start making, in the background on every core, the codes not yet in the cache, when there are many."""
     jobs = _missing_jobs(urls, scale, cache_dir)
     if len(jobs) < POOL_MIN or usable_cores() < 2:
-        return None
-    return Background(_make_one, jobs, usable_cores())
+        return StartedCodes(urls, jobs, None)
+    return StartedCodes(urls, jobs, Background(_make_one, jobs, usable_cores()))
+
+
+def finish_missing(started: StartedCodes | None, urls: list[str], scale: int, cache_dir: Path) -> int:
+    """``make_missing`` after ``start_missing``: for the same URLs, the codes it found missing are made (or waited
+    for) without asking the cache about each code again (a file the cache lost since is made by ``qr_width``).
+    Returns how many were made."""
+    if started is None or started.urls != urls:
+        if started is not None and started.background is not None:
+            started.background.wait()
+        return make_missing(urls, scale, cache_dir)
+    if started.background is not None:
+        started.background.wait()
+    else:
+        run_all(_make_one, started.jobs, usable_cores() if len(started.jobs) >= POOL_MIN else 1)
+    return len(started.jobs)
 
 
 def qr_width(url: str, scale: int, cache_dir: Path) -> tuple[int, bool]:

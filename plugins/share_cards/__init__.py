@@ -181,9 +181,13 @@ def plan_cards(generator: ArticlesGenerator, config: dict, sections: dict,
     return planned
 
 
-def missing_cards(planned: list[tuple[object, CardSpec]]) -> list[CardSpec]:
+def missing_cards(planned: list[tuple[object, CardSpec]], present: frozenset[str] | set[str] = frozenset()
+                  ) -> list[CardSpec]:
+    """The planned cards whose files are not in the cache; ``present``: files found there earlier in the build (the
+    cache only gains files while a build runs)."""
     # Cards sharing a lead image (a story's translations) side by side, so one worker decodes the photo once.
-    return sorted({spec.destination: spec for _a, spec in planned if not Path(spec.destination).is_file()}.values(),
+    return sorted({spec.destination: spec for _a, spec in planned
+                   if spec.destination not in present and not Path(spec.destination).is_file()}.values(),
                   key=lambda s: (s.lead_image_hash, s.destination))
 
 
@@ -202,7 +206,10 @@ def start_cards(generator) -> None:
     sections = {name: make_section(generator.settings, name) for name in {a.category.name for a in articles}}
     # kept for ``add_cards_to``'s plan: most cards' specs are the same then (fonts cannot change in between)
     generator.share_card_keys = {}
-    missing = missing_cards(plan_cards(generator, config, sections, articles, generator.share_card_keys))
+    planned = plan_cards(generator, config, sections, articles, generator.share_card_keys)
+    missing = missing_cards(planned)
+    # ... and so are the files found in the cache: ``add_cards_to`` does not look for them again
+    generator.share_cards_present = {spec.destination for _a, spec in planned} - {spec.destination for spec in missing}
     if len(missing) > config["pool_min"]:
         warm(missing)
         generator.share_cards_started = (Background(render_to_cache, missing, config["workers"]),
@@ -233,8 +240,9 @@ def add_cards_to(generator: ArticlesGenerator) -> None:
     keys = getattr(generator, "share_card_keys", None)
     if keys is not None:
         del generator.share_card_keys
+    present = vars(generator).pop("share_cards_present", frozenset())
     planned = plan_cards(generator, config, generator.context.get("portal_sections", {}), keys=keys)
-    missing = missing_cards(planned)
+    missing = missing_cards(planned, present)
     draw_missing(missing, config)
     drawn = len({spec.destination for _a, spec in planned} & drawn_early) + len(missing)
     for article, spec in planned:
