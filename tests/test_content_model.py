@@ -409,3 +409,49 @@ def test_a_frozen_article_shows_the_summary_pelican_shows():
     for article in (given, made):
         article.__class__ = frozen_class(Article)
     assert [given.summary, made.summary] == expected == ["Given summary.", "<p>one two three …</p>"]
+
+
+def test_urls_are_computed_once_from_the_moment_pelican_checks_an_article(tmp_path, monkeypatch):
+    """``frozen_class``: an article's ``url`` and ``save_as`` are made once a build, from the moment Pelican checks
+    it (``is_valid``), and not before: read while it is being made (``content_object_init``), an article dated in
+    the future is still about to become a draft, with a draft's URL."""
+    from collections import Counter
+
+    from pelican import signals
+    from pelican.contents import Content
+
+    from content_model import on_content_object_init
+
+    made = Counter()
+    original = Content.get_url_setting
+
+    def counting(self, key):
+        made[(os.path.basename(self.source_path), key)] += 1
+        return original(self, key)
+
+    monkeypatch.setattr(Content, "get_url_setting", counting)
+    early = {}
+
+    def read_early(content):  # a plugin's handler, after content_model's (called here: the order is blinker's)
+        on_content_object_init(content)
+        if getattr(content, "slug", "") == "later":
+            early["url"] = content.url
+
+    files = {f"articles/story-{n}.md": article(title=f"Story {n}", slug=f"story-{n}") for n in range(3)}
+    files["articles/later.md"] = article(title="Later", slug="later", date="2999-01-01 09:00")
+    def read_late(generators):
+        early["final"] = [(draft.url, draft.save_as) for g in generators for draft in getattr(g, "drafts", [])]
+
+    signals.content_object_init.connect(read_early)
+    signals.all_generators_finalized.connect(read_late)
+    try:
+        site = make_site(tmp_path, files, WITH_FUTURE_DATES=False, DRAFT_URL="drafts/{slug}.html",
+                         DRAFT_SAVE_AS="drafts/{slug}.html")
+    finally:
+        signals.content_object_init.disconnect(read_early)
+        signals.all_generators_finalized.disconnect(read_late)
+    for n in range(3):
+        assert made[(f"story-{n}.md", "url")] == made[(f"story-{n}.md", "save_as")] == 1, made
+    assert early["url"] == "2999/01/later/"
+    assert early["final"] == [("drafts/later.html", "drafts/later.html")]
+    assert (site.output / "drafts" / "later.html").is_file()

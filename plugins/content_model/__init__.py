@@ -12,9 +12,11 @@ Adds:
   a symbolic link leads out of content/ (``article_generator_init``), as soon as the static generator starts reading
   (``static_generator_preread``, so no linked file outside content/ is touched), or at the latest at
   ``all_generators_finalized``;
-- frozen URLs: at ``article_generator_finalized`` every article's ``url`` and ``save_as`` are final (a page's at
-  ``all_generators_finalized``), so they are computed once and kept (Pelican recomputes them from settings and metadata on every read, about a hundred
-  thousand times in a build of 2,000 articles); a summary given in the metadata is read from there.
+- URLs computed once: every article and page is made of a subclass of its class (``content_object_init``,
+  ``frozen_class``) whose ``url`` and ``save_as`` are kept from the moment Pelican checks it (right after making it)
+  and, for content made otherwise, from ``article_generator_finalized`` and ``all_generators_finalized``; Pelican
+  recomputes them from settings and metadata on every read, about a hundred thousand times in a build of 2,000
+  articles. A summary given in the metadata is read from there.
 - work Pelican does in every build that this site never uses, skipped (``article_generator_init``, ``lean``): its
   own tag, category and author pages, its generator-level cache's file stamps, its quadratic search for
   translations;
@@ -416,8 +418,30 @@ CONTENT_LISTS = ("articles", "translations", "drafts", "drafts_translations", "h
 FROZEN_CLASSES: dict[type, type] = {}
 
 
-def _frozen(name: str) -> property:
-    return property(lambda self: self.__dict__[name], doc=f"{name.removeprefix('_frozen_')}, fixed after reading")
+def _kept(name: str, pelicans: property) -> property:
+    def get(self):
+        known = self.__dict__
+        value = known.get(name)
+        if value is None:
+            value = pelicans.fget(self)
+            if "_urls_final" in known:
+                known[name] = value
+        return value
+
+    return property(get, doc=f"{pelicans.__doc__ or name}, computed once Pelican has checked the content")
+
+
+def _checked_of(cls: type):
+    pelicans = cls.is_valid
+
+    def is_valid(self):
+        # Pelican checks an article or page right after making it (its save_as among the rest): the first moment
+        # its URL is final, Article.__init__ having run to its end (future dates make drafts there, after
+        # content_object_init).
+        self.__dict__["_urls_final"] = True
+        return pelicans(self)
+
+    return is_valid
 
 
 def _summary_of(cls: type) -> property:
@@ -433,42 +457,57 @@ def _summary_of(cls: type) -> property:
 
 
 def frozen_class(cls: type) -> type:
-    """A subclass of ``cls`` whose ``url`` and ``save_as`` are stored values, and whose ``summary`` is read from
-    the metadata when it is there; same name, so fingerprints and templates see the original class. Not picklable
-    (pickle finds ``cls`` under that name); nothing pickles content once it is frozen (Pelican's reader cache is
-    written before)."""
+    """A subclass of ``cls`` whose ``url`` and ``save_as`` are computed once, from the moment Pelican has checked
+    the content (``is_valid``) or ``freeze_urls`` says they are final, and whose ``summary`` is read from the
+    metadata when it is there; same name, so fingerprints, templates and Pelican's per-class URL settings see the
+    original class. Not picklable (pickle finds ``cls`` under that name); nothing pickles content (Pelican's reader
+    cache holds what the reader gave, not content objects)."""
     if cls not in FROZEN_CLASSES:
         FROZEN_CLASSES[cls] = type(cls.__name__, (cls,), {
-            "url": _frozen("_frozen_url"), "save_as": _frozen("_frozen_save_as"), "summary": _summary_of(cls),
+            "url": _kept("_frozen_url", cls.url), "save_as": _kept("_frozen_save_as", cls.save_as),
+            "is_valid": _checked_of(cls), "summary": _summary_of(cls),
             "__module__": cls.__module__, "__qualname__": cls.__qualname__,
         })
     return FROZEN_CLASSES[cls]
 
 
+def on_content_object_init(content) -> None:
+    """An article or page as it is made: of its ``frozen_class`` from now on."""
+    from pelican.contents import Article, Page
+
+    if type(content) in (Article, Page):
+        content.__class__ = frozen_class(type(content))
+
+
 def freeze_urls(generators) -> None:
+    """Every article and page of ``generators`` with its ``url`` and ``save_as`` kept from now on (most were since
+    Pelican checked them; content made without the signal becomes of its ``frozen_class`` here)."""
     from pelican.contents import Article, Page
 
     for generator in generators:
         for name in CONTENT_LISTS:
             for content in getattr(generator, name, None) or ():
                 if type(content) in (Article, Page):
-                    content.__dict__["_frozen_url"] = content.url
-                    content.__dict__["_frozen_save_as"] = content.save_as
                     content.__class__ = frozen_class(type(content))
+                elif type(content) not in FROZEN_CLASSES.values():
+                    continue
+                content.__dict__["_urls_final"] = True
+                content.url, content.save_as  # noqa: B018 (kept by reading them)
 
 
 def register() -> None:
     """Hook reading (readers_init), per-article metadata (article_generator_context) and the point just
     before writing (all_generators_finalized): the earliest places where each check has what it needs; the end of
-    the build (finalized), the first moment nothing more will be taken back from the set-aside output; and the
-    start and end of making the articles (article_generator_init, article_generator_finalized), for the
-    collector (``heap``)."""
+    the build (finalized), the first moment nothing more will be taken back from the set-aside output; the start
+    and end of making the articles (article_generator_init, article_generator_finalized), for the collector
+    (``heap``); and each article or page as it is made (content_object_init), for URLs computed once."""
     from pelican import signals
 
     signals.initialized.connect(on_initialized)
     signals.readers_init.connect(on_readers_init)
     signals.article_generator_init.connect(on_article_generator_init)
     signals.article_generator_context.connect(on_article_generator_context)
+    signals.content_object_init.connect(on_content_object_init)
     signals.page_generator_context.connect(on_page_generator_context)
     signals.static_generator_preread.connect(on_static_generator_preread)
     signals.article_generator_finalized.connect(on_article_generator_finalized)
