@@ -8,7 +8,7 @@ import re
 import pytest
 from bs4 import BeautifulSoup
 
-from tests.support.sites import SiteBuildError, article, make_site
+from tests.support.sites import SiteBuildError, article, make_site, write_content
 
 
 def build_error(tmp_path, text: str, name: str = "articles/2026/bad-article.md") -> str:
@@ -455,3 +455,29 @@ def test_urls_are_computed_once_from_the_moment_pelican_checks_an_article(tmp_pa
     assert early["url"] == "2999/01/later/"
     assert early["final"] == [("drafts/later.html", "drafts/later.html")]
     assert (site.output / "drafts" / "later.html").is_file()
+
+
+def test_the_reader_cache_stamps_files_with_the_digests_the_build_already_has(tmp_path, monkeypatch):
+    """``reader.known_digests``: Pelican's reader cache does not read and hash every article again for its stamps;
+    an article that is a symbolic link (its digest names the target, not the bytes) keeps Pelican's stamp, so an
+    edit of the target is read."""
+    from pelican.cache import FileStampDataCacher
+
+    stamps = {}
+    original = FileStampDataCacher._get_file_stamp
+
+    def recording(self, filename):
+        stamps[os.path.basename(filename)] = stamp = original(self, filename)
+        return stamp
+
+    monkeypatch.setattr(FileStampDataCacher, "_get_file_stamp", recording)
+    files = {"articles/plain.md": article(title="Plain story", slug="plain"),
+             "library/linked.txt": article(title="Linked story, version one", slug="linked")}
+    write_content(tmp_path / "content", files)
+    (tmp_path / "content" / "articles" / "linked.md").symlink_to("../library/linked.txt")
+    first = make_site(tmp_path, files)
+    assert stamps["plain.md"][0] == "portal-digest" and stamps["linked.md"][0] == "pelican"
+    assert "version one" in first.read("2026/03/linked/index.html")
+    files["library/linked.txt"] = article(title="Linked story, version two", slug="linked")
+    second = make_site(tmp_path, files)
+    assert "version two" in second.read("2026/03/linked/index.html")

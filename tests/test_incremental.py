@@ -894,3 +894,42 @@ def test_a_body_edit_with_an_error_stops_like_a_full_build(tmp_path):
         make_site(tmp_path, {})
     assert "content/articles/2026/story-4.md:" in failure.value.log and "no-such.md" in failure.value.log
     assert digests(site.output) == before
+
+
+def rename_official(content: Path) -> None:
+    # every article naming Tao Minghui (by a name that is now an alias) shows the new name: a new face
+    path = content / "officials/tao-minghui.md"
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        "Title: Tao Minghui\nAliases: 陶明辉, Tao Ming Hui", "Title: Tao Ming-hui\nAliases: 陶明辉, Tao Ming Hui, Tao Minghui"),
+        encoding="utf-8")
+
+
+def saved_faces(root: Path) -> dict[str, str]:
+    from incremental import snapshot
+
+    return snapshot.load_manifest({"CACHE_PATH": str(root / "cache")})["quick"]["faces"]
+
+
+@pytest.mark.parametrize(("edit", "settings", "faces_changed"), [
+    (edit_metadata, {}, {"articles/2026/story-5.md"}),
+    (rename_official, {}, {f"articles/2026/story-{n}.md" for n in (1, 2, 4, 5, 7)}),
+    (None, {"DEFAULT_CATEGORY": "Policy"}, {f"articles/2026/{name}.md" for name in (*(f"story-{n}" for n in range(8)),
+                                                                                 "story-1.zh")}),
+], ids=["an article", "a registry entry", "a setting"])
+def test_faces_kept_from_the_last_build_are_those_a_cold_build_records(tmp_path, edit, settings, faces_changed):
+    """``quick.Recorder.known_faces``: after an edit of articles alone, the others keep the faces the last build
+    recorded; after any other edit every face is made again. Either way they are a cold build's, and so is the
+    output: a setting the reader applies (the default section) is not served from the reader cache as it was."""
+    warm = tmp_path / "warm"
+    make_site(warm, files())
+    before = saved_faces(warm)
+    if edit is not None:
+        edit(warm / "content")
+    run_build(warm, **settings)
+    cold = tmp_path / "cold"
+    shutil.copytree(warm / "content", cold / "content")
+    run_build(cold, **settings)
+    assert digests(warm / "output") == digests(cold / "output")
+    after = saved_faces(warm)
+    assert after == saved_faces(cold)
+    assert {path for path in after if after[path] != before.get(path)} == faces_changed

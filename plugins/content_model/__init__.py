@@ -2,7 +2,8 @@
 
 Adds:
 - ``PortalMarkdownReader`` for ``.md`` (``readers_init``): header parsed with line numbers, one reused Markdown
-  instance, HTML sanitised with nh3, a plain-text summary;
+  instance, HTML sanitised with nh3, a plain-text summary; the articles' reader cache stamps files with the
+  digests the build already has (``article_generator_init``, ``reader.known_digests``);
 - the registries of officials, topics and people, loaded once per build (``article_generator_init``);
 - a cold build's article files read ahead on every core into Pelican's reader cache (``article_generator_init``,
   ``reader.read_ahead``; the pools in ``workers``);
@@ -225,9 +226,11 @@ def on_readers_init(readers) -> None:
 def on_article_generator_init(generator) -> None:
     from .heap import pause_while_reading
     from .lean import skip_unused_generator_cache, skip_unwritten_term_pages, use_linear_translations
+    from .reader import stamp_with_known_digests
     from .terms import TERM_CLASSES
 
     pause_while_reading()
+    stamp_with_known_digests(generator.readers)
     skip_unwritten_term_pages(generator)
     skip_unused_generator_cache(generator)
     use_linear_translations()

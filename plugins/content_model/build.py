@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 from pathlib import Path
@@ -73,8 +74,10 @@ def build(settings_file: str | Path, overrides: dict | None = None, fatal: str =
             if snapshot.restore(settings, inputs.fingerprint, last) or quick.apply_body_edit(settings, inputs, last):
                 return settings
             reset_log_limits()  # the body-edit path may have read (and held back) what this build will report
-            with quick.last_build(last):  # its unchanged pages are kept as they are
-                Pelican(settings).run()
+            from .reader import known_digests
+
+            with quick.last_build(last, inputs), known_digests(settings["PATH"], inputs.content, inputs.reading):
+                Pelican(settings).run()  # (its unchanged pages kept as they are; files stamped by their digests)
         else:
             Pelican(settings).run()
         if snapshot and not warnings.count:
@@ -114,6 +117,21 @@ class WarningCounter(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         self.count += 1
+
+
+@contextlib.contextmanager
+def read_as_builds_do(settings: dict):
+    """For a Pelican run outside ``build`` (the live preview's warm-up): the reader cache's stamps as ``build``
+    makes them (``reader.known_digests``), so that neither run finds the other's cache stale."""
+    snapshot, _quick = _incremental_modules(settings)
+    if not snapshot:
+        yield
+        return
+    from .reader import known_digests
+
+    inputs = snapshot.read_inputs(settings, snapshot.load_manifest(settings))
+    with known_digests(settings["PATH"], inputs.content, inputs.reading):
+        yield
 
 
 def _incremental_modules(settings: dict):

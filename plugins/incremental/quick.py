@@ -114,7 +114,7 @@ class Recorder:
     what it tells the next full build: the key each page was made from (``pages``), so that a page whose key is
     unchanged keeps its file and its records unread (``carry_page``)."""
 
-    def __init__(self, last: dict | None = None) -> None:
+    def __init__(self, last: dict | None = None, inputs=None, article_paths=()) -> None:
         self.faces: dict[str, str] = {}  # content-relative source path -> face digest
         self.articles: dict[str, dict] = {}  # content-relative source path -> body-derived values, images
         self.links: dict[str, dict[str, str]] = {"generated": {}, "static": {}}
@@ -125,12 +125,29 @@ class Recorder:
         self._last = recorded if recorded.get("format") == FORMAT and recorded.get("pages") else {}
         self._last_files = ((last or {}).get("files") or {}) if self._last else {}
         self._last_unknown = set(self._last.get("summaries_unknown", ()))
+        self._known_faces = self.known_faces(last, inputs, article_paths) if self._last else {}
+
+    def known_faces(self, last: dict, inputs, article_paths) -> dict[str, str]:
+        """The last build's faces that are this build's too: an article's face is its metadata as our plugins
+        resolve it, so it depends on its file, the registries and the site (settings, code, libraries: ``rest``).
+        When only articles changed since, the unchanged ones keep theirs."""
+        known = last.get("inputs") or {}
+        if inputs is None or known.get("rest") != inputs.rest or not isinstance(known.get("content"), dict):
+            return {}
+        changed = inputs.changed_since(known["content"])
+        folders = tuple(folder.rstrip("/") + "/" for folder in article_paths if folder)
+        if not folders or not all(path.startswith(folders) for path in changed):
+            return {}
+        changed = set(changed)
+        return {path: face for path, face in (self._last.get("faces") or {}).items() if path not in changed}
 
     def note_face(self, content) -> None:
         from pelican.contents import Article
 
         if isinstance(content, Article):
-            self.faces[relative_source(content)] = face_digest(content)
+            relative = relative_source(content)
+            face = self._known_faces.get(relative)
+            self.faces[relative] = face if face is not None else face_digest(content)
 
     def carry_page(self, key: str, path: str, localcontext: dict, global_context: dict | None = None) -> bool:
         """Whether the page about to be written to ``path`` may keep the last build's file, unread: its key is the
@@ -261,14 +278,15 @@ class Recorder:
 
 
 RECORDER = Recorder()
-LAST_BUILD: list[dict] = []  # the last saved build's manifest, while a full build runs (``last_build``)
+LAST_BUILD: list[tuple] = []  # the last saved build's manifest and this build's inputs, while a full build runs
 
 
 @contextlib.contextmanager
-def last_build(manifest: dict | None):
+def last_build(manifest: dict | None, inputs=None):
     """While a full build runs: the last saved build (``snapshot.load_manifest``), whose unchanged pages it may keep
-    (``Recorder.carry_page``)."""
-    LAST_BUILD[:] = [manifest] if manifest else []
+    (``Recorder.carry_page``), and this build's ``inputs`` (``snapshot.read_inputs``), which tell the faces it
+    keeps too (``Recorder.known_faces``)."""
+    LAST_BUILD[:] = [(manifest, inputs)] if manifest else []
     try:
         yield
     finally:
@@ -277,7 +295,8 @@ def last_build(manifest: dict | None):
 
 def start_recording(pelican) -> None:
     global RECORDER
-    RECORDER = Recorder(LAST_BUILD[0] if LAST_BUILD else None)
+    last, inputs = LAST_BUILD[0] if LAST_BUILD else (None, None)
+    RECORDER = Recorder(last, inputs, pelican.settings.get("ARTICLE_PATHS", ()))
 
 
 def note_face(content) -> None:

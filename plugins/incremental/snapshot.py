@@ -52,6 +52,9 @@ class Inputs:
     content: dict[str, str]
     rest: str
     stamps: dict[str, tuple[int, ...]]
+    # What reading a content file depends on besides its bytes: ``rest`` without the theme (the reader cache's
+    # stamps hold it: ``content_model.reader.known_digests``).
+    reading: str = ""
 
     @property
     def fingerprint(self) -> str:
@@ -98,10 +101,10 @@ def read_inputs(settings: dict, last: dict | None = None) -> Inputs:
                             content[relative] = hashlib.blake2b(handle.read(), digest_size=16).hexdigest()
     volatile = {"OUTPUT_PATH", "CACHE_PATH"}
     chosen = {k: v for k, v in settings.items() if k.isupper() and k not in volatile}
-    rest = hashlib.blake2b(digest_size=20)
-    rest.update(Fingerprinter().value(chosen, 1).encode())
-    rest.update(f"{CODE_VERSION} {library_versions()} {files_digest(Path(settings['THEME']), PLUGINS_ROOT)}".encode())
-    return Inputs(content, rest.hexdigest(), stamps)
+    site = f"{Fingerprinter().value(chosen, 1)} {CODE_VERSION} {library_versions()} {files_digest(PLUGINS_ROOT)}"
+    rest = hashlib.blake2b(f"{site} {files_digest(Path(settings['THEME']))}".encode(), digest_size=20)
+    reading = hashlib.blake2b(site.encode(), digest_size=20)
+    return Inputs(content, rest.hexdigest(), stamps, reading.hexdigest())
 
 
 def load_manifest(settings: dict) -> dict | None:

@@ -201,13 +201,15 @@ class LivePreview:
         from pelican import Pelican
         from pelican.settings import read_settings
 
-        from content_model.build import configure_logging
+        from content_model.build import configure_logging, read_as_builds_do
         from content_model.workers import end_pool
 
         def run() -> bool:
             try:
                 configure_logging(self.fatal)
-                Pelican(read_settings(str(self.settings_file), override=dict(self.overrides))).run()
+                settings = read_settings(str(self.settings_file), override=dict(self.overrides))
+                with read_as_builds_do(settings):
+                    Pelican(settings).run()
                 return True
             except Exception as exc:  # noqa: BLE001 - the site was built already; only the quick path is lost
                 end_pool(wait=False)
