@@ -32,7 +32,7 @@ def _build(settings_file: Path, fatal: str = "errors", output: Path | None = Non
     if output is not None:
         overrides["OUTPUT_PATH"] = str(output)
     try:
-        build(settings_file, overrides, fatal=fatal, verbose=False)
+        build(settings_file, overrides, fatal=fatal, verbose=False, process_ends=True)
     except BuildFailed:
         raise Exit(code=1) from None
 

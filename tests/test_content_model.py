@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import re
 
 import pytest
 from bs4 import BeautifulSoup
 
-from tests.support.sites import SiteBuildError, article, make_site, write_content
+from tests.support.sites import REPO_ROOT, SiteBuildError, article, make_site, write_content
 
 
 def build_error(tmp_path, text: str, name: str = "articles/2026/bad-article.md") -> str:
@@ -481,3 +483,20 @@ def test_the_reader_cache_stamps_files_with_the_digests_the_build_already_has(tm
     files["library/linked.txt"] = article(title="Linked story, version two", slug="linked")
     second = make_site(tmp_path, files)
     assert "version two" in second.read("2026/03/linked/index.html")
+
+
+def test_a_build_whose_process_ends_leaves_its_model_to_the_exit(tmp_path):
+    """``build(..., process_ends=True)`` (the command line and the benchmark): the collector is on, and what the build
+    made stays frozen, so the interpreter's exit does not walk it. A build in a long-lived process releases it."""
+    import gc
+
+    from content_model.build import build
+
+    content = write_content(tmp_path / "content", {"articles/a.md": article()})
+    settings = {"PATH": str(content), "OUTPUT_PATH": str(tmp_path / "output"), "CACHE_PATH": str(tmp_path / "cache")}
+    try:
+        with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
+            build(REPO_ROOT / "pelicanconf.py", settings, fatal="warnings", process_ends=True)
+        assert gc.isenabled() and gc.get_freeze_count() > 1000
+    finally:
+        gc.unfreeze()

@@ -75,7 +75,7 @@ spec = json.load(open(sys.argv[1], encoding="utf-8"))
 sys.path.insert(0, spec["plugins"])
 from content_model.build import BuildFailed, build
 try:
-    build(spec["settings"], spec["overrides"], fatal=spec["fatal"])
+    build(spec["settings"], spec["overrides"], fatal=spec["fatal"], process_ends=True)  # as `invoke build` does
 except BuildFailed:
     sys.exit(1)
 '''

@@ -57,8 +57,10 @@ def _make_plugin_loggers_fatal(log) -> None:
             existing.enable_filter()
 
 
-def build(settings_file: str | Path, overrides: dict | None = None, fatal: str = "errors", verbose: bool = False):
-    """Build the site; raise BuildFailed after printing why. Returns the Pelican settings used."""
+def build(settings_file: str | Path, overrides: dict | None = None, fatal: str = "errors", verbose: bool = False,
+          process_ends: bool = False):
+    """Build the site; raise BuildFailed after printing why. Returns the Pelican settings used. ``process_ends``:
+    the process ends soon after (the command line), so what the build made is left for the exit (``heap``)."""
     from pelican import Pelican
     from pelican.settings import read_settings
 
@@ -98,13 +100,16 @@ def build(settings_file: str | Path, overrides: dict | None = None, fatal: str =
         _internal_error(exc, verbose)
     finally:
         logging.getLogger().removeHandler(warnings)
-        from .heap import release
+        from .heap import leave_for_exit, release
         from .output import finish_discarding
         from .workers import end_pool
 
         end_pool(wait=False)  # a build stopped at an error may have started a batch it never took in
         finish_discarding()
-        release()
+        if process_ends:
+            leave_for_exit()
+        else:
+            release()
     return settings
 
 

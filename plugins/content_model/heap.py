@@ -9,7 +9,10 @@ later collections walk only what the later steps make. The pre-rendering child (
 its fork, for the same reason.
 
 Frozen objects are still freed when no longer referenced; only reference cycles among them wait. ``release`` (the
-end of ``content_model.build``, and the start of the next build in a long-lived process) hands them back.
+end of ``content_model.build``, and the start of the next build in a long-lived process) hands them back. A process
+that ends with its build (the command line, ``build(..., process_ends=True)``) does not: ``leave_for_exit`` freezes
+what is left, so the interpreter's last collection at exit does not walk the model once more only to free it (over a
+second at 10,000 articles); the operating system takes the memory back.
 """
 
 from __future__ import annotations
@@ -41,3 +44,8 @@ def _resume() -> None:
     if _PAUSED[0]:
         gc.enable()
         _PAUSED[0] = False
+
+
+def leave_for_exit() -> None:
+    _resume()
+    gc.freeze()

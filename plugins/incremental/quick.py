@@ -12,7 +12,8 @@ the first paragraph, which editors correct as often as the rest. Every full buil
 
 - each article's face: a digest of its metadata as read, summary and header line numbers aside, at
   ``content_object_init`` (after the reader and content_model's term resolution: the same point in a build and in
-  :func:`apply_body_edit`), and its summary;
+  :func:`apply_body_edit`; carried from the last build when only articles changed since, ``known_faces``), and
+  its summary;
 - where each output shows a body (``content_model.note_bodies_shown``: the writer notes article pages, which it
   has in hand with their articles; listing_pages notes its Atom feeds), and in which form (``BODY_FORMS``);
 - where each output shows a summary: listings from the stories the page lists (``Recorder.note_listing``), feeds
