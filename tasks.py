@@ -26,13 +26,14 @@ CONFIG = {
 }
 
 
-def _build(settings_file: Path, fatal: str = "errors", output: Path | None = None, **overrides) -> None:
+def _build(settings_file: Path, fatal: str = "errors", output: Path | None = None, process_ends: bool = True,
+           **overrides) -> None:
     from content_model.build import BuildFailed, build
 
     if output is not None:
         overrides["OUTPUT_PATH"] = str(output)
     try:
-        build(settings_file, overrides, fatal=fatal, verbose=False, process_ends=True)
+        build(settings_file, overrides, fatal=fatal, verbose=False, process_ends=process_ends)
     except BuildFailed:
         raise Exit(code=1) from None
 
@@ -87,7 +88,7 @@ def serve(c, port=None):
 @task
 def reserve(c):
     """Build, then serve."""
-    build(c)
+    _build(CONFIG["settings_base"], process_ends=False)  # the server goes on
     serve(c)
 
 
