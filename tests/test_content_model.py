@@ -204,6 +204,20 @@ def test_articles_read_ahead_on_every_core_give_the_output_of_one_core(tmp_path,
     assert "Story 3" in serial.read("2026/01/story-3/index.html")
 
 
+def test_reading_ahead_rereads_exactly_what_the_reader_cache_holds_as_read_otherwise(tmp_path, monkeypatch):
+    """After a change of what reading depends on (here a setting the reader applies), every cached article is
+    stale: the workers read them all again, not the build one by one. After an edit, only the edited file."""
+    counts = _counted_read_ahead(monkeypatch)
+    files = _many_articles()
+    pooled = {"PORTAL_READ_WORKERS": 2, "PORTAL_READ_PARALLEL_MIN": 1}
+    make_site(tmp_path, files, **pooled)
+    make_site(tmp_path, files, DEFAULT_CATEGORY="Policy", **pooled)
+    files["articles/2026/story-4.md"] = str(files["articles/2026/story-4.md"]).replace("Story 4", "Story four")
+    site = make_site(tmp_path, files, DEFAULT_CATEGORY="Policy", **pooled)
+    assert counts[:2] == [13, 13] and counts[-1] == 1  # (the body-edit path, which declines a title, reads none)
+    assert "Story four" in site.read("2026/02/story-4/index.html")
+
+
 def test_a_reading_worker_that_dies_only_costs_time(tmp_path, monkeypatch):
     import os
 

@@ -181,6 +181,19 @@ def _read_chunk(paths: list[str]) -> bytes:
     return buffer.getvalue()
 
 
+def _cached_as_is(readers, known: dict, path: str) -> bool:
+    """Whether the reader cache holds ``path`` as the build would read it now. With the build's digests
+    (``known_digests``) a stamp costs nothing, so an entry made with other settings or plugins is read ahead with
+    the files the cache never saw: after a change of code, every file. Without them a stamp means reading and
+    hashing the file, which the build does anyway, so a known file is left to it (nearly always unchanged)."""
+    entry = known.get(path)
+    if entry is None:
+        return False
+    if path not in _KNOWN_DIGESTS:
+        return True
+    return entry[0] == readers._get_file_stamp(path)
+
+
 def read_ahead(generator) -> int:
     """Fill Pelican's reader cache with every article file it lacks, read on every core, before
     ``ArticlesGenerator.generate_context`` reads them one by one (then each is a cache hit). Returns how many files
@@ -205,11 +218,9 @@ def read_ahead(generator) -> int:
     if not workers.can_fork():  # the workers use the build's reader as it is in memory
         return 0
     files = generator.get_files(settings["ARTICLE_PATHS"], exclude=settings["ARTICLE_EXCLUDES"])
-    # A file the cache knows is nearly always unchanged (an edit build): it is left to the build, which checks
-    # its stamp, so only files the cache has never seen are hashed twice.
-    known = getattr(readers, "_cache", None) or {}  # Pelican 4.12's reader cache (absolute path -> data)
+    known = getattr(readers, "_cache", None) or {}  # Pelican 4.12's reader cache (absolute path -> (stamp, data))
     paths = [path for path in (os.path.abspath(os.path.join(generator.path, name)) for name in sorted(files))
-             if path.endswith(".md") and path not in known]
+             if path.endswith(".md") and not _cached_as_is(readers, known, path)]
     if len(paths) < int(settings.get("PORTAL_READ_PARALLEL_MIN", 300)):
         return 0
     chunk = max(1, min(100, len(paths) // (count * 8)))
