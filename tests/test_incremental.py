@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+import os
 import pickle
 import shutil
 from pathlib import Path
@@ -536,6 +537,21 @@ def test_a_rebuild_keeps_the_files_of_pages_whose_key_is_unchanged_unread(tmp_pa
             run_build(tmp_path)
         assert runs == []  # the carried records say where the body is
         assert_equals_cold_build(tmp_path)
+
+
+def test_a_kept_page_alone_in_its_folder_comes_back_with_the_folder_and_nothing_else_does(tmp_path):
+    """A kept page whose folder holds nothing else (an article's page) is put back with its folder, one rename
+    (``content_model.output.take_back_folder``): the folder is the last build's. A folder holding anything more (a
+    file left there by hand) is made again and gets only what the build writes."""
+    make_site(tmp_path, files())
+    alone, crowded = tmp_path / "output/2026/01/story-0", tmp_path / "output/2026/01/story-3"
+    folder, page, stray = os.stat(alone).st_ino, os.stat(crowded / "index.html").st_ino, crowded / "notes.txt"
+    stray.write_text("left here by hand", encoding="utf-8")
+    edit_title(tmp_path / "content")
+    run_build(tmp_path)
+    assert os.stat(alone).st_ino == folder
+    assert not stray.exists() and os.stat(crowded / "index.html").st_ino == page  # (the page itself was kept)
+    assert_equals_cold_build(tmp_path)
 
 
 def test_a_story_gaining_a_topic_makes_again_only_pages_that_change(tmp_path, monkeypatch):

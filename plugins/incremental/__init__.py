@@ -60,7 +60,7 @@ from pelican.urlwrappers import URLWrapper
 from pelican.writers import FileOverwriteFailedError, Writer
 
 from content_model import forget_content, write_article_page
-from content_model.output import place, take_back, write_atomically
+from content_model.output import place, take_back, take_back_folder, write_atomically
 from content_model.workers import end_pool, helper_ended, helper_started, release_free_memory, usable_cores
 
 from . import quick
@@ -389,6 +389,7 @@ class IncrementalWriter(Writer):
         path = os.path.join(self.output_path, localcontext.get("output_file") or "")
         if not quick.RECORDER.carry_page(key, path, localcontext, global_context):
             return False
+        take_back_folder(path)  # before Pelican's writer makes the folder (not yet, for a page left to the end)
         self.used.add(key)
         self.kept += 1
         self.done_with(localcontext)
