@@ -804,6 +804,72 @@ def test_an_early_unit_whose_page_changed_after_planning_is_not_cached(tmp_path)
     assert [path.name for path in cache.iterdir()] == ["shards"]  # no staging folder left behind
 
 
+def _one_page_unit(tmp_path):
+    from search import IndexedPage, Unit, search_copy, unit_key
+
+    output = tmp_path / "output"
+    (output / "2026/03/a").mkdir(parents=True)
+    (tmp_path / "cache" / "shards").mkdir(parents=True)
+    page = output / "2026/03/a/index.html"
+    page.write_text('<html lang="en"><body><article data-pagefind-body><h1>Tram</h1><p>The tram depot reopens.</p>'
+                    "</article></body></html>", encoding="utf-8")
+    planned = IndexedPage("2026/03/a/index.html", "en", "2026", "03",
+                          hashlib.sha256(search_copy(page.read_bytes())).hexdigest())
+    return output, tmp_path / "cache", Unit("en-2026", (planned,), unit_key((planned,), []))
+
+
+def test_pages_are_staged_for_pagefind_where_the_settings_say_and_nothing_stays_there(tmp_path, monkeypatch):
+    """Pagefind reads the unit's search copies from the staging folder (memory, ``/dev/shm``, by default), under
+    their output paths; the folder is emptied after, and the bundle is the one staged in the cache gives."""
+    import search
+    from search import ENTRY_FILE, index_unit, staging_root
+
+    assert staging_root({"SEARCH_STAGING_PATH": ""}, tmp_path) == (
+        Path("/dev/shm") if os.access("/dev/shm", os.W_OK) else tmp_path)
+    assert staging_root({"SEARCH_STAGING_PATH": str(tmp_path / "s")}, tmp_path) == tmp_path / "s"
+    output, cache, unit = _one_page_unit(tmp_path)
+    staging = tmp_path / "memory"
+    staging.mkdir()
+    sites = []
+    real = search.run_pagefind
+    monkeypatch.setattr(search, "run_pagefind", lambda site, *rest: sites.append(
+        (site, (site / "2026/03/a/index.html").is_file())) or real(site, *rest))
+    index_unit(output, unit, cache, [], staging=staging)
+    assert len(sites) == 1 and sites[0][0].parent == staging and sites[0][1]
+    assert list(staging.iterdir()) == [] and [path.name for path in cache.iterdir()] == ["shards"]
+    in_memory = {p.relative_to(cache): p.read_bytes() for p in cache.rglob("*") if p.is_file()}
+    shutil.rmtree(cache / "shards" / unit.key)
+    index_unit(output, unit, cache, [])
+    assert (cache / "shards" / unit.key / ENTRY_FILE).is_file()
+    assert {p.relative_to(cache): p.read_bytes() for p in cache.rglob("*") if p.is_file()} == in_memory
+
+
+def test_a_unit_that_does_not_fit_in_the_staging_memory_is_staged_on_disk(tmp_path, monkeypatch):
+    """A full ``/dev/shm`` (a container's is often 64 MB) costs time, not the index."""
+    import errno
+
+    import search
+    from search import ENTRY_FILE, index_unit
+
+    output, cache, unit = _one_page_unit(tmp_path)
+    staging = tmp_path / "memory"
+    staging.mkdir()
+    real = search.stage_pages
+    tried = []
+
+    def full_memory(output, unit, site, *rest):
+        tried.append(site.parent)
+        if site.parent == staging:
+            real(output, unit, site, *rest)
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(output, unit, site, *rest)
+
+    monkeypatch.setattr(search, "stage_pages", full_memory)
+    index_unit(output, unit, cache, [], staging=staging)
+    assert tried[0] == staging and tried[1] != staging and len(tried) == 2
+    assert (cache / "shards" / unit.key / ENTRY_FILE).is_file() and list(staging.iterdir()) == []
+
+
 def test_the_early_run_waits_for_the_builds_busy_helpers_before_running_pagefind(tmp_path):
     """The pre-rendering child and Pagefind at once would hold the memory of three builds: the early run's Pagefind
     starts once the helpers the job names have ended (a zombie not yet reaped has)."""
