@@ -20,10 +20,10 @@ language is split by month, and pages outside dated folders form an ``<lang>-oth
 Pagefind is given each page's search copy (``search_copy``: the ``<html>`` tag and the marked element). Each unit
 (the primary, each other shard) is cached under ``CACHE_PATH/search/shards/<key>/``, ``key`` being a hash of its
 pages (paths and search copies), Pagefind's version, options and the canonical format; only units whose key changed
-run Pagefind (several at once, each on a staging folder of exactly its pages' copies), and cache entries this build
-did not use are deleted. A page changed outside its article (navigation, related stories) re-indexes nothing.
-Pagefind's filter and metadata files are rewritten in a canonical order (``canonical.py``), so the output is
-byte-identical to a cold build's.
+run Pagefind (several at once, each on a staging folder of exactly its pages' copies, in memory where the system
+has it: ``SEARCH_STAGING_PATH``), and cache entries this build did not use are deleted. A page changed outside its
+article (navigation, related stories) re-indexes nothing. Pagefind's filter and metadata files are rewritten in a
+canonical order (``canonical.py``), so the output is byte-identical to a cold build's.
 
 Pagefind starts early, once the articles generator has written every article page (``article_writer_finalized``),
 in a process of its own (``early.py``), one unit at a time, while the other generators write the rest of the site
@@ -393,7 +393,9 @@ def run_pagefind(output: Path, destination: Path, options: list[str]) -> None:
 def staging_root(options: dict, cache: Path) -> Path:
     """Where units' pages are staged for Pagefind (``SEARCH_STAGING_PATH``)."""
     if options.get("SEARCH_STAGING_PATH"):
-        return Path(options["SEARCH_STAGING_PATH"])
+        configured = Path(options["SEARCH_STAGING_PATH"])
+        configured.mkdir(parents=True, exist_ok=True)
+        return configured
     memory = Path("/dev/shm")
     return memory if memory.is_dir() and os.access(memory, os.W_OK | os.X_OK) else cache
 
@@ -426,12 +428,14 @@ def index_unit(output: Path, unit: Unit, cache: Path, options: list[str],
     and store the canonical bundle at ``cache/shards/<key>``. ``early`` (``start_early_index``: the output is being
     written): a page that no longer holds what the unit was planned from leaves the unit uncached."""
     work = Path(tempfile.mkdtemp(prefix=f"run-{unit.name}-", dir=cache))
-    site = Path(tempfile.mkdtemp(prefix=f"pages-{unit.name}-", dir=staging or work))
+    site = work / "site"
     try:
+        if staging is not None and staging != cache:
+            site = Path(tempfile.mkdtemp(prefix=f"pages-{unit.name}-", dir=staging))
         try:
             staged = stage_pages(output, unit, site, overrides, early)
         except OSError as exc:
-            if exc.errno != errno.ENOSPC or site.parent in (work, cache):
+            if exc.errno != errno.ENOSPC or site.parent == work:
                 raise
             shutil.rmtree(site, ignore_errors=True)  # memory is full: stage on disk
             site = work / "site"
