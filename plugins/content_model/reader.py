@@ -189,9 +189,8 @@ def _cached_as_is(readers, known: dict, path: str) -> bool:
     entry = known.get(path)
     if entry is None:
         return False
-    if path not in _KNOWN_DIGESTS:
-        return True
-    return entry[0] == readers._get_file_stamp(path)
+    expected = known_stamp(path) if getattr(readers._filestamp_func, "stamps_known_digests", False) else None
+    return expected is None or entry[0] == expected
 
 
 def read_ahead(generator) -> int:
@@ -277,10 +276,18 @@ def stamp_with_known_digests(readers) -> None:
     pelicans = getattr(readers, "_filestamp_func", None)
     if pelicans is None or not _READING:
         return
-    known, reading = _KNOWN_DIGESTS, _READING[0]
+    reading = _READING[0]
 
     def stamp(filename):
-        digest = known.get(os.path.abspath(filename))
-        return ("portal-digest", reading, digest) if digest is not None else ("pelican", reading, pelicans(filename))
+        known = known_stamp(os.path.abspath(filename))
+        return known if known is not None else ("pelican", reading, pelicans(filename))
 
+    stamp.stamps_known_digests = True
     readers._filestamp_func = stamp
+
+
+def known_stamp(path: str) -> tuple | None:
+    """The reader-cache stamp of the file at the absolute ``path`` made of the build's digest of it
+    (``known_digests``), or None when the build has none."""
+    digest = _KNOWN_DIGESTS.get(path)
+    return ("portal-digest", _READING[0], digest) if digest is not None and _READING else None
