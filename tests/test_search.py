@@ -844,6 +844,23 @@ def test_pages_are_staged_for_pagefind_where_the_settings_say_and_nothing_stays_
     assert {p.relative_to(cache): p.read_bytes() for p in cache.rglob("*") if p.is_file()} == in_memory
 
 
+def test_staging_folders_left_by_a_killed_build_are_removed_and_no_one_elses(tmp_path):
+    """In memory, nothing else gives a killed build's staged pages back."""
+    import subprocess
+    import sys
+
+    from search import STAGING_PREFIX, staging_root
+
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
+                           check=True).stdout.strip()
+    left = [tmp_path / f"{STAGING_PREFIX}{ended}-en-2026-x1", tmp_path / f"{STAGING_PREFIX}{os.getpid()}-en-2026-x2",
+            tmp_path / "someone-elses-folder"]
+    for folder in left:
+        (folder / "2026/03/a").mkdir(parents=True)
+    assert staging_root({"SEARCH_STAGING_PATH": str(tmp_path)}, tmp_path / "cache") == tmp_path
+    assert [folder.exists() for folder in left] == [False, True, True]
+
+
 def test_a_unit_that_does_not_fit_in_the_staging_memory_is_staged_on_disk(tmp_path, monkeypatch):
     """A full ``/dev/shm`` (a container's is often 64 MB) costs time, not the index."""
     import errno

@@ -64,7 +64,7 @@ from pelican import signals
 from pelican.generators import Generator
 
 from content_model.output import files_under, link_file, write_atomically
-from content_model.workers import busy_helpers, usable_cores
+from content_model.workers import busy_helpers, process_ended, usable_cores
 
 from .canonical import CANONICAL_FORMAT, ENTRY_FILE, BundleFormatError, canonicalise_bundle
 
@@ -390,14 +390,27 @@ def run_pagefind(output: Path, destination: Path, options: list[str]) -> None:
         )
 
 
+# A staging folder's name: this prefix, the staging process's id, the unit's name.
+STAGING_PREFIX = "portal-search-pages-"
+
+
 def staging_root(options: dict, cache: Path) -> Path:
-    """Where units' pages are staged for Pagefind (``SEARCH_STAGING_PATH``)."""
+    """Where units' pages are staged for Pagefind (``SEARCH_STAGING_PATH``), with the staging folders of processes
+    that ended without removing theirs (killed) removed: in memory, nothing else gives that memory back."""
     if options.get("SEARCH_STAGING_PATH"):
-        configured = Path(options["SEARCH_STAGING_PATH"])
-        configured.mkdir(parents=True, exist_ok=True)
-        return configured
-    memory = Path("/dev/shm")
-    return memory if memory.is_dir() and os.access(memory, os.W_OK | os.X_OK) else cache
+        root = Path(options["SEARCH_STAGING_PATH"])
+        root.mkdir(parents=True, exist_ok=True)
+    else:
+        memory = Path("/dev/shm")
+        if not (memory.is_dir() and os.access(memory, os.W_OK | os.X_OK)):
+            return cache
+        root = memory
+    with os.scandir(root) as entries:
+        for entry in entries:
+            owner = entry.name[len(STAGING_PREFIX):].split("-", 1)[0]
+            if entry.name.startswith(STAGING_PREFIX) and owner.isdigit() and process_ended(int(owner)):
+                shutil.rmtree(entry.path, ignore_errors=True)
+    return root
 
 
 def stage_pages(output: Path, unit: Unit, site: Path, overrides: dict[str, str] | None, early: bool) -> bool:
@@ -431,7 +444,7 @@ def index_unit(output: Path, unit: Unit, cache: Path, options: list[str],
     site = work / "site"
     try:
         if staging is not None and staging != cache:
-            site = Path(tempfile.mkdtemp(prefix=f"pages-{unit.name}-", dir=staging))
+            site = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-{unit.name}-", dir=staging))
         try:
             staged = stage_pages(output, unit, site, overrides, early)
         except OSError as exc:
