@@ -5,7 +5,8 @@ Adds:
   instance, HTML sanitised with nh3, a plain-text summary; the articles' reader cache stamps files with the
   digests the build already has (``article_generator_init``, ``reader.known_digests``);
 - the registries of officials, topics and people, loaded once per build (``article_generator_init``);
-- a cold build's article files read ahead on every core into Pelican's reader cache (``article_generator_init``,
+- article files Pelican's reader cache lacks, or holds as read with other settings, plugins or libraries (a cold
+  build; the first after a change of code), read ahead on every core into that cache (``article_generator_init``,
   ``reader.read_ahead``; the pools in ``workers``);
 - validation and conversion of each article's metadata into ``Topic``/``Official``/``Person`` terms
   (``article_generator_context``, which still fires when Pelican's reader cache served the file);

@@ -181,15 +181,16 @@ def _read_chunk(paths: list[str]) -> bytes:
     return buffer.getvalue()
 
 
-def _cached_as_is(readers, known: dict, path: str) -> bool:
-    """Whether the reader cache holds ``path`` as the build would read it now. With the build's digests
-    (``known_digests``) a stamp costs nothing, so an entry made with other settings or plugins is read ahead with
-    the files the cache never saw: after a change of code, every file. Without them a stamp means reading and
-    hashing the file, which the build does anyway, so a known file is left to it (nearly always unchanged)."""
+def _cached_as_is(known: dict, path: str, by_digest: bool) -> bool:
+    """Whether the reader cache (``known``) holds ``path`` as the build would read it now. When its stamps are the
+    build's digests (``by_digest``: ``known_digests``) a stamp costs nothing, so an entry made with other settings
+    or plugins is read ahead with the files the cache never saw: after a change of code, every file. Otherwise a
+    stamp means reading and hashing the file, which the build does anyway, so a known file is left to it (nearly
+    always unchanged)."""
     entry = known.get(path)
     if entry is None:
         return False
-    expected = known_stamp(path) if getattr(readers._filestamp_func, "stamps_known_digests", False) else None
+    expected = known_stamp(path) if by_digest else None
     return expected is None or entry[0] == expected
 
 
@@ -218,8 +219,9 @@ def read_ahead(generator) -> int:
         return 0
     files = generator.get_files(settings["ARTICLE_PATHS"], exclude=settings["ARTICLE_EXCLUDES"])
     known = getattr(readers, "_cache", None) or {}  # Pelican 4.12's reader cache (absolute path -> (stamp, data))
+    by_digest = getattr(getattr(readers, "_filestamp_func", None), "stamps_known_digests", False)
     paths = [path for path in (os.path.abspath(os.path.join(generator.path, name)) for name in sorted(files))
-             if path.endswith(".md") and not _cached_as_is(readers, known, path)]
+             if path.endswith(".md") and not _cached_as_is(known, path, by_digest)]
     if len(paths) < int(settings.get("PORTAL_READ_PARALLEL_MIN", 300)):
         return 0
     chunk = max(1, min(100, len(paths) // (count * 8)))
