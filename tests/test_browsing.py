@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import hypothesis
+import hypothesis.strategies
 import pytest
 from bs4 import BeautifulSoup
 
@@ -182,6 +184,23 @@ def test_reading_time_counts_mixed_text_by_both_measures():
     assert reading_minutes("<p>" + "word " * 221 + "</p>", 350, 220) == 2
     assert reading_minutes("<p>" + "字" * 175 + " word" * 110 + "</p>", 350, 220) == 1
     assert reading_minutes("", 350, 220) == 1
+
+
+# Pieces HTML bodies are made of, and the edge cases of MarkupSafe's ``striptags``: unclosed "<", a stray ">",
+# entities that join or split words, comments (with tags inside, or "<!-->").
+HTML_PIECES = ["<p>", "</p>", "<a href=\"/x?a=1&amp;b=2\">", "</a>", "<br>", "<img alt=\"a > b\">", "word",
+               "don", "&#8217;", "&rsquo;", "t", "&amp;", "&nbsp;", "&#45;", "&lt;", "&gt;", "地铁", "澜海", "31",
+               "-", "'", " ", "\n", "<", ">", "<!--", "-->", "<!-- <p>x</p> -->", "<!-->", "&", "&#x4e2d;"]
+
+
+@hypothesis.settings(max_examples=400, deadline=None)
+@hypothesis.given(hypothesis.strategies.lists(hypothesis.strategies.sampled_from(HTML_PIECES), max_size=40))
+def test_reading_time_counts_the_text_striptags_leaves(pieces):
+    from markupsafe import Markup
+    from reader_features.reading_time import count_text, html_counts
+
+    body = "".join(pieces)
+    assert html_counts(body) == count_text(Markup(body).striptags())
 
 
 def test_reading_time_on_the_sample_site(sample_site):
