@@ -14,7 +14,7 @@ from content_model.workers import Background, run_all, usable_cores
 
 # Bump when the image changes for the same URL (scale, colours, encoder options): old cache entries are
 # then simply not used again.
-QR_VERSION = "1"
+QR_VERSION = "2"
 
 
 def qr_key(url: str, scale: int) -> str:
@@ -34,7 +34,9 @@ def render_qr_png(url: str, scale: int) -> bytes:
     if scale != 1:
         image = image.resize((width * scale, height * scale), Image.Resampling.NEAREST)
     buffer = io.BytesIO()
-    image.save(buffer, "PNG", optimize=True)
+    # zlib's default level: a fifth less time per code than Pillow's optimize (level 9) for about 20 bytes more
+    # (4%), a second of CPU in a cold build of 10,000 articles.
+    image.save(buffer, "PNG", compress_level=6)
     return buffer.getvalue()
 
 
