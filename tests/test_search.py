@@ -861,6 +861,26 @@ def test_staging_folders_left_by_a_killed_build_are_removed_and_no_one_elses(tmp
     assert [folder.exists() for folder in left] == [False, True, True]
 
 
+def test_pagefind_work_folders_left_by_a_killed_build_are_removed_from_the_cache(tmp_path):
+    """A build killed while Pagefind ran left its work folder in the search cache (the staged pages too, when
+    staged there); the next build that indexes removes it, and leaves a live build's alone."""
+    import subprocess
+    import sys
+
+    from search import DEFAULTS, ENTRY_FILE, RUN_PREFIX, make_units
+
+    output, cache, unit = _one_page_unit(tmp_path)
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
+                           check=True).stdout.strip()
+    left = [cache / f"{RUN_PREFIX}{ended}-en-2026-x1", cache / f"{RUN_PREFIX}{os.getpid()}-en-2026-x2"]
+    for folder in left:
+        (folder / "site/2026/03/a").mkdir(parents=True)
+    options = {**DEFAULTS, "SEARCH_STAGING_PATH": str(tmp_path / "memory")}
+    planned = make_units(options, cache, output)
+    assert planned is not None and (cache / "shards" / planned[1].key / ENTRY_FILE).is_file()
+    assert [folder.exists() for folder in left] == [False, True]
+
+
 def test_a_unit_that_does_not_fit_in_the_staging_memory_is_staged_on_disk(tmp_path, monkeypatch):
     """A full ``/dev/shm`` (a container's is often 64 MB) costs time, not the index."""
     import errno

@@ -392,6 +392,8 @@ def run_pagefind(output: Path, destination: Path, options: list[str]) -> None:
 
 # A staging folder's name: this prefix, the staging process's id, the unit's name.
 STAGING_PREFIX = "portal-search-pages-"
+# ... and a Pagefind run's work folder in the cache (its bundle before it is stored), likewise.
+RUN_PREFIX = "run-"
 
 
 def staging_root(options: dict, cache: Path) -> Path:
@@ -405,12 +407,21 @@ def staging_root(options: dict, cache: Path) -> Path:
         if not (memory.is_dir() and os.access(memory, os.W_OK | os.X_OK)):
             return cache
         root = memory
-    with os.scandir(root) as entries:
-        for entry in entries:
-            owner = entry.name[len(STAGING_PREFIX):].split("-", 1)[0]
-            if entry.name.startswith(STAGING_PREFIX) and owner.isdigit() and process_ended(int(owner)):
-                shutil.rmtree(entry.path, ignore_errors=True)
+    remove_ended_runs(root, STAGING_PREFIX)
     return root
+
+
+def remove_ended_runs(root: Path, prefix: str) -> None:
+    """Remove the folders under ``root`` named ``<prefix><pid>-...`` whose process ended without removing them (a
+    killed build): staged pages (``STAGING_PREFIX``) and Pagefind's work folders in the cache (``RUN_PREFIX``)."""
+    try:
+        entries = list(os.scandir(root))
+    except FileNotFoundError:
+        return
+    for entry in entries:
+        owner = entry.name[len(prefix):].split("-", 1)[0]
+        if entry.name.startswith(prefix) and owner.isdigit() and process_ended(int(owner)):
+            shutil.rmtree(entry.path, ignore_errors=True)
 
 
 def stage_pages(output: Path, unit: Unit, site: Path, overrides: dict[str, str] | None, early: bool) -> bool:
@@ -440,7 +451,7 @@ def index_unit(output: Path, unit: Unit, cache: Path, options: list[str],
     """Run Pagefind over exactly ``unit``'s pages, staged under ``staging`` (``staging_root``; default the cache),
     and store the canonical bundle at ``cache/shards/<key>``. ``early`` (``start_early_index``: the output is being
     written): a page that no longer holds what the unit was planned from leaves the unit uncached."""
-    work = Path(tempfile.mkdtemp(prefix=f"run-{unit.name}-", dir=cache))
+    work = Path(tempfile.mkdtemp(prefix=f"{RUN_PREFIX}{os.getpid()}-{unit.name}-", dir=cache))
     site = work / "site"
     try:
         if staging is not None and staging != cache:
@@ -511,6 +522,7 @@ def make_units(options: dict, cache: Path, read_from: Path, listing: dict[str, l
     primary, others = plan_units(shards, pagefind_options)
     units = [primary] + [unit for _, unit in others]
     (cache / "shards").mkdir(parents=True, exist_ok=True)
+    remove_ended_runs(cache, RUN_PREFIX)
     stale = [unit for unit in units if not (cache / "shards" / unit.key / ENTRY_FILE).is_file()]
     staging = staging_root(options, cache)
     if stop is not None:
