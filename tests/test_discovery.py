@@ -72,6 +72,35 @@ def test_sitemap_lists_every_page_and_nothing_else(request, which):
     assert list(entries) == sorted(entries), "sorted by URL, so the file only changes when the site does"
 
 
+@pytest.mark.parametrize("which", ["sample_site", "published_site"])
+def test_sitemap_is_laid_out_and_escaped_as_elementtree_writes_it(request, which, tmp_path):
+    """sitemap.xml is written as text (``write_urlset``): it must be the bytes ElementTree writes for the tree it
+    holds, and the escaping of both, for a value needing it (a ``SITEURL`` with "&")."""
+    import xml.etree.ElementTree as ElementTree
+
+    import discovery.sitemaps as sitemaps
+
+    def elementtree_bytes(path: Path) -> bytes:
+        root = ElementTree.parse(path).getroot()
+        written = tmp_path / "elementtree.xml"
+        sitemaps.write_xml(root, written)
+        return written.read_bytes()
+
+    site = request.getfixturevalue(which)
+    assert (site / "sitemap.xml").read_bytes() == elementtree_bytes(site / "sitemap.xml")
+    collector = sitemaps.Collector(tmp_path, {"DEFAULT_LANG": "en", "PORTAL_LANGUAGES": {
+        "en": {"locale": "en"}, "zh": {"locale": 'zh-"CN"&<>'}}}, {"DISCOVERY_SITEMAP_EXCLUDE": []})
+    collector.pages = {"a/": sitemaps.PageEntry("a/", "en", translations={"en": "a/", "zh": "zh/a/"}),
+                       "zh/a/": sitemaps.PageEntry("zh/a/", "zh", translations={"en": "a/", "zh": "zh/a/"})}
+    sitemaps.write_sitemap(collector, "https://example.org/?x=1&y=<2>/", tmp_path)
+    written = (tmp_path / "sitemap.xml").read_bytes()
+    assert b"&amp;y=&lt;2&gt;" in written and b'hreflang="zh-&quot;CN&quot;&amp;&lt;&gt;"' in written
+    assert written == elementtree_bytes(tmp_path / "sitemap.xml")
+    collector.pages = {}
+    sitemaps.write_sitemap(collector, "https://example.org/", tmp_path)
+    assert (tmp_path / "sitemap.xml").read_bytes() == elementtree_bytes(tmp_path / "sitemap.xml")
+
+
 def test_every_sitemap_entry_has_a_lastmod_and_articles_use_their_dates(published_site):
     entries = parse_sitemap(published_site / "sitemap.xml")
     assert all(W3C_DATETIME.match(e["lastmod"] or "") for e in entries.values())

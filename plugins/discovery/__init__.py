@@ -15,7 +15,9 @@ Adds to the output:
 URLs are absolute: ``SITEURL`` in a publish build, ``PORTAL_FEED_BASE`` in a development build (relative
 URLs). Pages are collected in memory as the writer writes them (``content_written`` carries each page's
 context: its article, page or listing language), never by reading HTML back. Files are built with
-``xml.etree`` (escaping done by the library), sorted by URL, without timestamps of the build.
+``xml.etree`` (escaping done by the library; sitemap.xml's ``<url>`` lines as text, the bytes ElementTree
+writes for them, in a third of the time, escaped as it escapes: ``sitemaps.write_urlset``), sorted by URL,
+without timestamps of the build.
 
 Signals: ``initialized`` (start a collection for this build), ``content_written`` (note each page),
 ``get_generators`` (returns ``FeedsGenerator``, after listing_pages), ``finalized`` (write the three files).

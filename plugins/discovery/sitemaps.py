@@ -128,19 +128,40 @@ def write_xml(root: ET.Element, path: Path) -> None:
         handle.write(b"\n")
 
 
-def url_element(collector: Collector, entry: PageEntry, base: str, site_newest) -> ET.Element:
-    element = ET.Element(f"{{{SITEMAP_NS}}}url")
-    ET.SubElement(element, f"{{{SITEMAP_NS}}}loc").text = absolute(base, entry.url)
+def xml_text(value: str) -> str:
+    """``value`` escaped for XML text as ElementTree escapes it."""
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def xml_attribute(value: str) -> str:
+    """``value`` escaped for a double-quoted XML attribute as ElementTree escapes it."""
+    return (xml_text(value).replace('"', "&quot;").replace("\r", "&#13;").replace("\n", "&#10;")
+            .replace("\t", "&#09;"))
+
+
+def url_lines(collector: Collector, entry: PageEntry, base: str, site_newest) -> list[str]:
+    """One ``<url>`` of sitemap.xml, as ``write_xml`` would lay it out (two-space indent, one element a line)."""
+    lines = ["  <url>", f"    <loc>{xml_text(absolute(base, entry.url))}</loc>"]
     lastmod = entry.lastmod or site_newest
     if lastmod is not None:
-        ET.SubElement(element, f"{{{SITEMAP_NS}}}lastmod").text = w3c_datetime(lastmod)
+        lines.append(f"    <lastmod>{xml_text(w3c_datetime(lastmod))}</lastmod>")
     locales = collector.settings["PORTAL_LANGUAGES"]
     for lang, url in sorted(collector.alternates(entry).items()):
-        ET.SubElement(
-            element, f"{{{XHTML_NS}}}link",
-            {"rel": "alternate", "hreflang": locales[lang]["locale"], "href": absolute(base, url)},
-        )
-    return element
+        lines.append(f'    <xhtml:link rel="alternate" hreflang="{xml_attribute(locales[lang]["locale"])}" '
+                     f'href="{xml_attribute(absolute(base, url))}" />')
+    lines.append("  </url>")
+    return lines
+
+
+def write_urlset(collector: Collector, entries: list[PageEntry], base: str, site_newest, path: Path) -> None:
+    """A sitemap's ``<urlset>``, the bytes ``write_xml`` gives for it, written as text: ElementTree took a third of
+    a second for the 20,000 pages of a 10,000-article site, in the build's last step, on one core."""
+    urls = [line for entry in entries for line in url_lines(collector, entry, base, site_newest)]
+    namespaces = f'xmlns="{SITEMAP_NS}"' + (f' xmlns:xhtml="{XHTML_NS}"' if any("<xhtml:" in line for line in urls)
+                                            else "")
+    text = "\n".join(["<?xml version='1.0' encoding='utf-8'?>", f"<urlset {namespaces}>", *urls, "</urlset>"]) \
+        if urls else f"<?xml version='1.0' encoding='utf-8'?>\n<urlset {namespaces} />"
+    path.write_text(text + "\n", encoding="utf-8")
 
 
 def write_sitemap(collector: Collector, base: str, output: Path) -> None:
@@ -150,10 +171,7 @@ def write_sitemap(collector: Collector, base: str, output: Path) -> None:
     chunks = [entries[i: i + MAX_URLS_PER_SITEMAP] for i in range(0, len(entries), MAX_URLS_PER_SITEMAP)] or [[]]
     names = ["sitemap.xml"] if len(chunks) == 1 else [f"sitemap-{n}.xml" for n in range(1, len(chunks) + 1)]
     for name, chunk in zip(names, chunks):
-        urlset = ET.Element(f"{{{SITEMAP_NS}}}urlset")
-        for entry in chunk:
-            urlset.append(url_element(collector, entry, base, site_newest))
-        write_xml(urlset, output / name)
+        write_urlset(collector, chunk, base, site_newest, output / name)
     if len(chunks) > 1:
         index = ET.Element(f"{{{SITEMAP_NS}}}sitemapindex")
         for name in names:
