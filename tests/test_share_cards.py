@@ -400,6 +400,55 @@ def test_a_cold_build_starts_cards_and_qr_codes_once_the_articles_are_read_and_e
     assert len(list((tmp_path / "one" / "share-cards").rglob("*.jpg"))) == 7
 
 
+def test_cards_start_from_what_the_reader_gave_while_the_articles_are_made_and_end_as_without(tmp_path):
+    """When the articles are read ahead (a cold build), the cards of stories without a lead image start from the
+    reader's metadata before Pelican makes the articles (``start_cards_from_reading``); those of stories with one
+    at ``start_cards``. A card the early plan got wrong (a hidden story whose section only hidden stories have: the
+    early plans name it as ``PORTAL_SECTIONS`` does) is drawn again right, and the output equals a build on one
+    core."""
+    from pelican import signals
+
+    many = {f"articles/n{i}.md": article(title=f"Notice {i}: bus route {i} changes", slug=f"n{i}") for i in range(6)}
+    many["articles/h.zh.md"] = article(title="节日期间轮渡时刻表", slug="h", lang="zh", category="Interpretation",
+                                       topics="城市更新", status="hidden")
+    many["articles/lead.md"] = article(title="Ferry pier reopens", slug="lead", image="images/lead.png",
+                                       image_alt="The pier")
+    many["images/lead.png"] = png((20, 120, 60))
+    options = dict(PORTAL_FEED_BASE=DEV_BASE, SHARE_CARD_POOL_MIN=0, PORTAL_READ_PARALLEL_MIN=1,
+                   PORTAL_READ_WORKERS=2)
+    generators, started = [], []
+
+    def remember(generator):
+        generators.append(generator)
+
+    def look(generator):  # the articles are read ahead, and not made yet (sent before reading each file)
+        if not started:
+            started.append([len(destinations) for _background, destinations in
+                            getattr(generator, "share_cards_started", [])])
+
+    def look_again(_pages_generator):  # the articles are made: start_cards has run
+        started.append([len(destinations) for _background, destinations in generators[-1].share_cards_started])
+
+    signals.article_generator_init.connect(remember)
+    signals.article_generator_preread.connect(look)
+    signals.page_generator_finalized.connect(look_again)
+    try:
+        early = make_site(tmp_path / "early", many, SHARE_CARD_WORKERS=2, **options)
+    finally:
+        signals.article_generator_init.disconnect(remember)
+        signals.article_generator_preread.disconnect(look)
+        signals.page_generator_finalized.disconnect(look_again)
+    # from the reader: the six notices and the hidden story; then the lead story's card
+    assert started == [[7], [7, 1]]
+    single = make_site(tmp_path / "one", many, SHARE_CARD_WORKERS=1, **options)
+    cards = sorted(p.relative_to(single.output) for p in (single.output / "share/cards").rglob("*.jpg"))
+    assert len(cards) == 8
+    assert cards == sorted(p.relative_to(early.output) for p in (early.output / "share/cards").rglob("*.jpg"))
+    for relative in cards:
+        assert (early.output / relative).read_bytes() == (single.output / relative).read_bytes(), relative
+    assert len(list((tmp_path / "early" / "share-cards").rglob("*.jpg"))) == 9  # the hidden story's, twice
+
+
 def test_a_build_stopped_by_a_content_error_stops_the_cards_it_started(tmp_path):
     """Content errors stop the build at ``all_generators_finalized``, after the cards' head start: the build fails
     with the editor's message, and the workers it started end (the chunks not begun are dropped)."""

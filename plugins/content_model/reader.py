@@ -203,6 +203,9 @@ def read_ahead(generator) -> int:
     10,000 articles. Only the reader's own work moves to the workers; the build still runs every signal,
     validation and check on each file in order, so results and messages are those of a serial build. A file a
     worker could not read without a warning or an exception is left to the build, which reads and reports it.
+
+    The metadata the reader gave for each file read is left in ``generator.read_ahead_metadata`` (a list, empty when
+    nothing was read ahead), for work that can start before the articles are made (``share_cards``).
     """
     import io
     import pickle
@@ -211,6 +214,7 @@ def read_ahead(generator) -> int:
 
     settings = generator.settings
     readers = generator.readers
+    generator.read_ahead_metadata = []
     reader = readers.readers.get("md")
     count = int(settings.get("PORTAL_READ_WORKERS") or workers.usable_cores())
     if not isinstance(reader, PortalMarkdownReader) or count < 2 or not getattr(readers, "_cache_data_policy", False):
@@ -235,6 +239,7 @@ def read_ahead(generator) -> int:
             unpickler.persistent_load = lambda _id: settings
             for path, content, metadata in unpickler.load():
                 readers.cache_data(path, (content, metadata))
+                generator.read_ahead_metadata.append(metadata)
                 read += 1
     except Exception as exc:  # noqa: BLE001 - a worker that died only costs time: the build reads the rest
         workers.end_pool(wait=False)  # later batches start a pool of their own

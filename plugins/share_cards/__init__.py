@@ -18,10 +18,12 @@ file is a hard link to the cached one, so an unchanged card keeps its inode and 
 every card of a language) and loads the fonts, so the workers inherit them (workers forked earlier, to read the
 articles, make their own once).
 
-A cold build starts drawing when the articles are read (``article_generator_finalized``), so the pool works
-while the other generators make their contexts; at ``all_generators_finalized`` (final URLs and sections are
-known; this handler runs before the share plugin's because ``share_cards`` comes first in ``PLUGINS``) the cards
-are planned again and whatever is still missing is drawn: the head start never changes a card.
+A cold build starts drawing as soon as content_model has read the articles ahead (``article_generator_init``:
+the cards of stories without a lead image, planned from the reader's metadata, while Pelican makes the articles on
+one core), and the rest once the articles are made (``article_generator_finalized``), so the pool works while the
+other generators make their contexts; at ``all_generators_finalized`` (final URLs and sections are known; this
+handler runs before the share plugin's because ``share_cards`` comes first in ``PLUGINS``) the cards are planned
+again and whatever is still missing is drawn: the head start never changes a card.
 """
 
 from __future__ import annotations
@@ -129,12 +131,13 @@ def font_hashes(regular: str, bold: str, index: int) -> list:
     return [file_hash(regular), file_hash(bold), index]
 
 
-def card_meta(article, sections: dict, lang: str) -> str:
+def card_meta(date, category: str, sections: dict, lang: str) -> str:
+    """The card's foot: the date and the section, in ``lang``."""
     from portal_i18n import long_date
 
-    section = sections.get(article.category.name)
-    name = section.name_in(lang) if section else article.category.name
-    return f"{long_date(article.date, lang)} · {name}"
+    section = sections.get(category)
+    name = section.name_in(lang) if section else category
+    return f"{long_date(date, lang)} · {name}"
 
 
 def draw_missing(specs: list[CardSpec], config: dict) -> None:
@@ -147,38 +150,45 @@ def draw_missing(specs: list[CardSpec], config: dict) -> None:
 def plan_cards(generator: ArticlesGenerator, config: dict, sections: dict,
                articles: list | None = None, keys: dict | None = None) -> list[tuple[object, CardSpec]]:
     """Each shareable article (``share.shareable``, unless given) with the spec of its card (``destination``: its
-    file in the cache). ``keys``: the cards' keys by spec, kept between the two plans of one build."""
+    file in the cache). ``keys``: the cards' keys by spec, kept between the plans of one build."""
     from share import shareable
-    from share.social import localized
 
-    settings = generator.settings
-    content = Path(settings["PATH"])
+    content = Path(generator.settings["PATH"])
     fonts = font_hashes(config["font_regular"], config["font_bold"], config["font_index"])
     keys = {} if keys is None else keys
     planned: list[tuple[object, CardSpec]] = []
     for article in shareable(generator) if articles is None else articles:
-        lang = article.lang
         image_path = getattr(article, "image_path", None)
         lead = str((content / image_path).resolve()) if image_path else ""
-        spec = CardSpec(
-            title=article.title,
-            lang=lang,
-            site_name=localized(settings, "SITENAME", lang),
-            domain=settings.get("SITE_DOMAIN", ""),
-            meta=card_meta(article, sections, lang),
-            lead_image=lead,
-            lead_image_hash=file_hash(lead) if lead else "",
-            font_regular=config["font_regular"],
-            font_bold=config["font_bold"],
-            font_index=config["font_index"],
-            destination="",
-        )
-        key = keys.get(spec)
-        if key is None:
-            key = keys[spec] = card_key(spec, fonts)
-        destination = config["cache"] / key[:2] / f"{key}{SUFFIX}"
-        planned.append((article, CardSpec(**{**spec.__dict__, "destination": str(destination)})))
+        meta = card_meta(article.date, article.category.name, sections, article.lang)
+        planned.append((article, card_spec(generator.settings, config, fonts, keys, article.title, article.lang,
+                                           meta, lead)))
     return planned
+
+
+def card_spec(settings: dict, config: dict, fonts: list, keys: dict, title: str, lang: str, meta: str,
+              lead: str) -> CardSpec:
+    """The spec of the card showing ``title``, ``meta`` and the lead image at the absolute path ``lead`` ("" for
+    none), with its file in the cache as ``destination``."""
+    from share.social import localized
+
+    spec = CardSpec(
+        title=title,
+        lang=lang,
+        site_name=localized(settings, "SITENAME", lang),
+        domain=settings.get("SITE_DOMAIN", ""),
+        meta=meta,
+        lead_image=lead,
+        lead_image_hash=file_hash(lead) if lead else "",
+        font_regular=config["font_regular"],
+        font_bold=config["font_bold"],
+        font_index=config["font_index"],
+        destination="",
+    )
+    key = keys.get(spec)
+    if key is None:
+        key = keys[spec] = card_key(spec, fonts)
+    return CardSpec(**{**spec.__dict__, "destination": str(config["cache"] / key[:2] / f"{key}{SUFFIX}")})
 
 
 def missing_cards(planned: list[tuple[object, CardSpec]], present: frozenset[str] | set[str] = frozenset()
@@ -191,10 +201,45 @@ def missing_cards(planned: list[tuple[object, CardSpec]], present: frozenset[str
                   key=lambda s: (s.lead_image_hash, s.destination))
 
 
+def start_cards_from_reading(generator) -> None:
+    """Start drawing the cards of the articles just read ahead (``content_model.reader.read_ahead``: a cold build),
+    planned from what the reader gave, while Pelican makes the articles from it on one core: the pool's workers
+    would idle meanwhile. A story with a lead image waits for ``start_cards``; a card planned here that its article
+    does not get (a title or section a plugin changes) is drawn in vain, never shown: the cards are planned again
+    from the articles."""
+    metadata_read = getattr(generator, "read_ahead_metadata", None)
+    config = read_settings(generator.settings)
+    if not metadata_read or not config["enabled"] or config["workers"] < 2:
+        return
+    check_fonts(config)
+    from listing_pages import make_section
+
+    settings = generator.settings
+    fonts = font_hashes(config["font_regular"], config["font_bold"], config["font_index"])
+    generator.share_card_keys = keys = {}
+    sections: dict = {}
+    specs = []
+    for metadata in metadata_read:
+        category = metadata.get("category")
+        if "image" in metadata or metadata.get("status") == "draft" or category is None or "date" not in metadata:
+            continue
+        name = category.name
+        if name not in sections:
+            sections[name] = make_section(settings, name)
+        lang = metadata.get("lang") or settings["DEFAULT_LANG"]
+        meta = card_meta(metadata["date"], name, sections, lang)
+        specs.append(card_spec(settings, config, fonts, keys, str(metadata.get("title", "")), lang, meta, ""))
+    missing = missing_cards([(None, spec) for spec in specs])
+    if len(missing) > config["pool_min"]:
+        generator.share_cards_started = [(Background(render_to_cache, missing, config["workers"]),
+                                          {spec.destination for spec in missing})]
+
+
 def start_cards(generator) -> None:
-    """Start drawing the missing cards of a cold build in the background as soon as the articles are read, while
+    """Start drawing the missing cards of a cold build in the background as soon as the articles are made, while
     the other generators make their contexts (one core would idle). Sections are not final yet: the cards are
-    planned with the ones ``PORTAL_SECTIONS`` names, and ``add_cards_to`` plans again and draws what is missing."""
+    planned with the ones ``PORTAL_SECTIONS`` names, and ``add_cards_to`` plans again and draws what is missing.
+    Cards ``start_cards_from_reading`` started are not drawn twice."""
     config = read_settings(generator.settings)
     if not config["enabled"] or config["workers"] < 2:
         return
@@ -204,16 +249,20 @@ def start_cards(generator) -> None:
 
     articles = shareable(generator)
     sections = {name: make_section(generator.settings, name) for name in {a.category.name for a in articles}}
+    started = getattr(generator, "share_cards_started", [])
+    drawing = set().union(*(destinations for _background, destinations in started))
     # kept for ``add_cards_to``'s plan: most cards' specs are the same then (fonts cannot change in between)
-    generator.share_card_keys = {}
-    planned = plan_cards(generator, config, sections, articles, generator.share_card_keys)
-    missing = missing_cards(planned)
+    keys = generator.share_card_keys = getattr(generator, "share_card_keys", {})
+    planned = plan_cards(generator, config, sections, articles, keys)
+    missing = missing_cards(planned, drawing)  # those being drawn count as present
     # ... and so are the files found in the cache: ``add_cards_to`` does not look for them again
-    generator.share_cards_present = {spec.destination for _a, spec in planned} - {spec.destination for spec in missing}
+    generator.share_cards_present = ({spec.destination for _a, spec in planned} - drawing
+                                     - {spec.destination for spec in missing})
     if len(missing) > config["pool_min"]:
-        warm(missing)
-        generator.share_cards_started = (Background(render_to_cache, missing, config["workers"]),
-                                         {spec.destination for spec in missing})
+        if not started:
+            warm(missing)
+        generator.share_cards_started = [*started, (Background(render_to_cache, missing, config["workers"]),
+                                                    {spec.destination for spec in missing})]
 
 
 def add_cards(generators) -> None:
@@ -231,11 +280,9 @@ def add_cards_to(generator: ArticlesGenerator) -> None:
     from share.qr import link_or_copy, write_if_changed
 
     drawn_early: set[str] = set()
-    started = getattr(generator, "share_cards_started", None)
-    if started is not None:
-        del generator.share_cards_started
-        started[0].wait()
-        drawn_early = started[1]
+    for background, destinations in vars(generator).pop("share_cards_started", []):
+        background.wait()
+        drawn_early |= destinations
     output = str(generator.output_path)
     keys = getattr(generator, "share_card_keys", None)
     if keys is not None:
@@ -255,7 +302,9 @@ def add_cards_to(generator: ArticlesGenerator) -> None:
 
 
 def register() -> None:
-    """Hook ``all_generators_finalized`` (see the module docstring for why there), and
-    ``article_generator_finalized`` to start a cold build's drawing early (``start_cards``)."""
+    """Hook ``all_generators_finalized`` (see the module docstring for why there), and ``article_generator_init``
+    and ``article_generator_finalized`` to start a cold build's drawing early (``start_cards_from_reading``, once
+    content_model, listed first, has read the articles ahead; ``start_cards``)."""
+    signals.article_generator_init.connect(start_cards_from_reading)
     signals.article_generator_finalized.connect(start_cards)
     signals.all_generators_finalized.connect(add_cards)
