@@ -234,6 +234,29 @@ def test_a_tampered_saved_output_is_never_restored(tmp_path):
     assert digests(site.output) == before
 
 
+def test_the_snapshot_links_the_output_and_a_file_found_where_it_held_none_is_replaced(tmp_path):
+    """A cold build's snapshot is the output's files themselves (hard links). A file the snapshot did not hold is
+    linked at once; one found at its place anyway (put there by hand) is replaced by the link, never linked over or
+    kept, and the output restored from the snapshot is the build's."""
+    site = make_site(tmp_path, files())
+    snapshot_files = tmp_path / "cache" / "last-build" / "files"
+    outputs = [p for p in site.output.rglob("*") if p.is_file()]
+    assert outputs and all(
+        (snapshot_files / p.relative_to(site.output)).stat().st_ino == p.stat().st_ino for p in outputs)
+    (site.content / "articles/2026/story-9.md").write_text(article(title="Story 9", slug="story-9",
+                                                                   date="2026-03-19 09:00"), encoding="utf-8")
+    stray = snapshot_files / "2026/03/story-9/index.html"
+    stray.parent.mkdir(parents=True)
+    stray.write_text("PUT HERE BY HAND", encoding="utf-8")
+    run_build(tmp_path)
+    page = site.output / "2026/03/story-9/index.html"
+    assert stray.stat().st_ino == page.stat().st_ino and b"Story 9" in page.read_bytes()
+    before = digests(site.output)
+    shutil.rmtree(site.output)
+    run_build(tmp_path)
+    assert digests(site.output) == before
+
+
 def test_a_build_with_warnings_is_not_saved_for_stricter_builds(tmp_path):
     from tests.support.sites import SiteBuildError
 

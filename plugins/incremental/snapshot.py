@@ -223,11 +223,17 @@ def save(settings: dict, inputs: Inputs, quick: dict | None = None, previous: di
         _unlink_and_prune(files_dir, relative)
     files = {}
     made: set[Path] = set()
+    made_folders: set[str] = set()  # the same, as strings (``_link_new``)
     for relative in sorted(current):
         if looked_at is not None and relative not in looked_at:
             files[relative] = old[relative]
             continue
         live = os.stat(os.path.join(output_root, relative))
+        if relative not in saved and _link_new(output_root, files_root, relative, made_folders):
+            # A file the snapshot does not hold (all of them after a cold build): linked at its name at once, with
+            # neither a look for an old link nor a rename (a third of the time of a cold build's save).
+            files[relative] = file_stamp(live)
+            continue
         try:
             kept = os.stat(os.path.join(files_root, relative))
         except OSError:
@@ -241,6 +247,21 @@ def save(settings: dict, inputs: Inputs, quick: dict | None = None, previous: di
     manifest = {"format": FORMAT, "fingerprint": inputs.fingerprint, "files": files,
                 "inputs": {"content": inputs.content, "rest": inputs.rest, "stamps": inputs.stamps}, "quick": quick}
     write_atomically(manifest_path, pickle.dumps(manifest, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def _link_new(output_root: str, files_root: str, relative: str, made: set[str]) -> bool:
+    """Link the output's ``relative`` into the snapshot where nothing is: False when something is there after all
+    (a snapshot changed by hand) or links are not possible there (``save`` then goes the long way)."""
+    target = os.path.join(files_root, relative)
+    folder = os.path.dirname(target)
+    if folder not in made:
+        os.makedirs(folder, exist_ok=True)
+        made.add(folder)
+    try:
+        os.link(os.path.join(output_root, relative), target)
+    except OSError:
+        return False
+    return True
 
 
 def _unlink_and_prune(root: Path, relative: str) -> None:
