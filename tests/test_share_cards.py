@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import io
 import math
@@ -355,6 +356,18 @@ def test_a_missing_font_stops_the_build_and_says_what_to_install(tmp_path):
     assert "fonts-noto-cjk" in failure.value.log
 
 
+@contextlib.contextmanager
+def receivers(*connections):
+    """Pelican signals connected to test receivers for the ``with`` block: ``(signal, receiver)`` pairs."""
+    for signal, receiver in connections:
+        signal.connect(receiver)
+    try:
+        yield
+    finally:
+        for signal, receiver in connections:
+            signal.disconnect(receiver)
+
+
 def test_a_cold_build_starts_cards_and_qr_codes_once_the_articles_are_read_and_ends_as_without(tmp_path, monkeypatch):
     """The pools start at ``article_generator_finalized``, while the other generators make their contexts. At
     ``all_generators_finalized`` cards and codes are planned again and what the head start did not make is made
@@ -380,13 +393,8 @@ def test_a_cold_build_starts_cards_and_qr_codes_once_the_articles_are_read_and_e
         started.append((hasattr(generators[-1], "share_cards_started"),
                         getattr(generators[-1], "share_qr_started").background is not None))
 
-    signals.article_generator_init.connect(remember)
-    signals.page_generator_finalized.connect(look)
-    try:
+    with receivers((signals.article_generator_init, remember), (signals.page_generator_finalized, look)):
         early = make_site(tmp_path / "early", many, SHARE_CARD_WORKERS=2, **options)
-    finally:
-        signals.article_generator_init.disconnect(remember)
-        signals.page_generator_finalized.disconnect(look)
     assert started == [(True, usable_cores() > 1)]
     single = make_site(tmp_path / "one", many, SHARE_CARD_WORKERS=1, **options)
 
@@ -429,15 +437,9 @@ def test_cards_start_from_what_the_reader_gave_while_the_articles_are_made_and_e
     def look_again(_pages_generator):  # the articles are made: start_cards has run
         started.append([len(destinations) for _background, destinations in generators[-1].share_cards_started])
 
-    signals.article_generator_init.connect(remember)
-    signals.article_generator_preread.connect(look)
-    signals.page_generator_finalized.connect(look_again)
-    try:
+    with receivers((signals.article_generator_init, remember), (signals.article_generator_preread, look),
+                   (signals.page_generator_finalized, look_again)):
         early = make_site(tmp_path / "early", many, SHARE_CARD_WORKERS=2, **options)
-    finally:
-        signals.article_generator_init.disconnect(remember)
-        signals.article_generator_preread.disconnect(look)
-        signals.page_generator_finalized.disconnect(look_again)
     # from the reader: the six notices and the hidden story; then the lead story's card
     assert started == [[7], [7, 1]]
     single = make_site(tmp_path / "one", many, SHARE_CARD_WORKERS=1, **options)
