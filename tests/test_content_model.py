@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import os
 import re
 
@@ -514,3 +515,79 @@ def test_a_build_whose_process_ends_leaves_its_model_to_the_exit(tmp_path):
         assert gc.isenabled() and gc.get_freeze_count() > 1000
     finally:
         gc.unfreeze()
+
+
+def test_a_bodys_digest_changes_with_the_body_shown_and_leaves_making_it_to_pelican_when_it_must(tmp_path, monkeypatch):
+    """``shown_body_digest``: the page keys' and feed items' digest of a body as shown. Its ``{filename}`` and
+    ``{static}`` links count by their targets' URLs, without Pelican making the body; an ``{attach}`` link (which
+    moves its file), a target Pelican does not find (it warns, every build) and any other indicator take Pelican's
+    way."""
+    import hashlib
+
+    from pelican import signals
+    from pelican.contents import Content
+    from pelican.log import FatalLogger
+    from PIL import Image
+
+    from content_model import forget_content, shown_body_digest
+
+    map_png = io.BytesIO()
+    Image.new("RGB", (40, 30), "white").save(map_png, "PNG")
+    held = {}
+
+    def hold(generators):
+        held.update({a.slug: a for g in generators for a in getattr(g, "articles", [])})
+        held.update({os.path.basename(s.source_path): s for g in generators for s in getattr(g, "staticfiles", [])})
+
+    files = {
+        "articles/2026/plan.md": article(title="The plan", slug="plan"),
+        "articles/2026/note.md": article(title="A note", slug="note", date="2026-03-19 09:30",
+                                         body="See [the plan]({filename}plan.md), [again]({filename}/articles/2026/"
+                                              "plan.md#costs) and [the map]({static}/images/map.png)."),
+        "images/map.png": map_png.getvalue(),
+    }
+    signals.all_generators_finalized.connect(hold)
+    try:
+        make_site(tmp_path, files)
+    finally:
+        signals.all_generators_finalized.disconnect(hold)
+    note, plan, image = held["note"], held["plan"], held["map.png"]
+
+    def digest(siteurl=""):
+        forget_content(note, siteurl)
+        value = shown_body_digest(note, siteurl)
+        return value, (note, siteurl) in Content.get_content.cache
+
+    first, made = digest()
+    assert first.startswith("links:") and not made
+    assert digest() == (first, False)
+    assert digest("..")[0] != first  # another page's position
+    for target, moved in ((plan, "2026/03/the-plan/"), (image, "images/moved-map.png")):
+        shown = note.get_content("")
+        target.__dict__.pop("_frozen_url", None)  # content_model's URL computed once (frozen_class)
+        target.override_url = moved
+        forget_content(note, "")
+        assert note.get_content("") != shown
+        assert digest()[0] != first
+        del target.override_url
+        target.__dict__.pop("_frozen_url", None)
+        assert digest()[0] == first
+    monkeypatch.setattr(FatalLogger, "fatal_lvl", logging.CRITICAL + 1)  # the build's, still in place: warn here
+    warned = io.StringIO()
+    handler = logging.StreamHandler(warned)
+    original = note._content
+    logging.getLogger("pelican.contents").addHandler(handler)
+    try:
+        for body in ('<p><a href="{attach}/images/map.png">map</a></p>', '<p><a href="{filename}nowhere.md">x</a></p>',
+                     '<p><a href="{category}news">news</a></p>', '<p><a href="{filename}plan.md">x</a></p>'
+                     '<p><a href="{filename}../2026/nowhere.md">y</a></p>'):
+            note._content = body
+            warned.truncate(0)
+            value, made = digest()
+            assert value == "shown:" + hashlib.blake2b(note.get_content("").encode(), digest_size=20).hexdigest()
+            assert made
+            assert ("Unable to find" in warned.getvalue()) == ("nowhere" in body)
+    finally:
+        logging.getLogger("pelican.contents").removeHandler(handler)
+        note._content = original
+    assert digest()[0] == first

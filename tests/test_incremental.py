@@ -85,6 +85,12 @@ def edit_date(content: Path) -> None:
                     encoding="utf-8")
 
 
+def move_linked_article(content: Path) -> None:
+    # story 2 links to story 1, whose URL changes
+    path = content / "articles/2026/story-1.md"
+    path.write_text(path.read_text(encoding="utf-8").replace("Slug: story-1", "Slug: story-one"), encoding="utf-8")
+
+
 def delete_article(content: Path) -> None:
     (content / "articles/2026/story-5.md").unlink()
 
@@ -102,6 +108,7 @@ EDITS = {
     "title (shown on other pages)": edit_title,
     "registry entry": edit_registry,
     "date (same URL)": edit_date,
+    "linked story's URL": move_linked_article,
     "deleted article": delete_article,
     "new article": add_article,
 }

@@ -385,6 +385,45 @@ def forget_content(article, siteurl: str | None = None) -> None:
     Content.get_content.cache.pop((article, siteurl), None)
 
 
+# Intrasite link indicators whose target is found as Pelican's ``Content._link_replacer`` looks for it first, with
+# nothing else to do: the target's URL is all the link's replacement depends on, beyond the body and the settings.
+RESOLVED_LINKS = {"filename": "generated_content", "static": "static_content"}
+
+
+def shown_body_digest(content, siteurl: str) -> str:
+    """A digest of ``content.get_content(siteurl)`` (the body as a page or feed shows it) that Pelican need not
+    make: the body as read, ``siteurl``, ``RELATIVE_URLS`` and the URL of each ``{filename}`` or ``{static}`` link's
+    target, found where Pelican finds it first. A page kept from the last build is then never made, nor its links
+    resolved (most pages of a metadata edit; every feed item). Anything else takes Pelican's way, and the digest is
+    that of the body it makes: an ``{attach}`` link (which moves the file it names), a target Pelican would look for
+    again or warn about (so the warning is logged by every build, as before), another indicator, content without a
+    context."""
+    import hashlib
+    from urllib.parse import urlparse
+
+    raw = content._get_content() if hasattr(content, "_get_content") else content._content
+    context = content._context
+    parts = [siteurl, str(content.settings["RELATIVE_URLS"])]
+    if raw and context is not None:
+        for match in content._get_intrasite_link_regex().finditer(raw):
+            key = RESOLVED_LINKS.get(match.group("what"))
+            path = urlparse(match.group("value")).path if key else ""
+            if path.startswith("/"):
+                path = path[1:]
+            elif key:
+                path = content.get_relative_source_path(os.path.join(content.relative_dir, path))
+            target = context[key].get(path) if key else None
+            if target is None:
+                break
+            parts.append(target.url)
+        else:
+            parts.append(raw)
+            return "links:" + hashlib.blake2b("\x1f".join(parts).encode("utf-8", "surrogatepass"),
+                                              digest_size=20).hexdigest()
+    shown = content.get_content(siteurl) or ""
+    return "shown:" + hashlib.blake2b(shown.encode("utf-8", "surrogatepass"), digest_size=20).hexdigest()
+
+
 def write_article_page(generator, writer, article) -> None:
     """Write one article's page as ``ArticlesGenerator.generate_articles`` does (Pelican 4.12), through ``writer``:
     for the pre-rendering child and the live preview, which write single article pages outside that loop."""

@@ -59,7 +59,7 @@ from pelican.paginator import Page, Paginator
 from pelican.urlwrappers import URLWrapper
 from pelican.writers import FileOverwriteFailedError, Writer
 
-from content_model import forget_content, write_article_page
+from content_model import forget_content, shown_body_digest, write_article_page
 from content_model.output import place, take_back, take_back_folder, write_atomically
 from content_model.workers import end_pool, helper_ended, helper_started, release_free_memory, usable_cores
 
@@ -227,7 +227,7 @@ class Fingerprinter:
         parts = [type(obj).__name__]
         if isinstance(obj, Content):
             # its body as this page will show it (intrasite links resolved for this page's position)
-            parts.append(_hash(obj.get_content(obj._context.get("localsiteurl", "") if obj._context else "")))
+            parts.append(shown_body_digest(obj, obj._context.get("localsiteurl", "") if obj._context else ""))
             parts += [f"url={obj.url}", f"summary={self.scalar(obj.summary)}"]
         else:
             parts += [obj.slug, obj.name]

@@ -215,7 +215,7 @@ class Recorder:
                     fragments[name] = [start, start + len(shown)]
         self.articles[relative_source(article)] = {
             "page": article.save_as,
-            "images": "<img" in article.get_content(siteurl),  # memoised by Pelican: the page's key computed it
+            "images": "<img" in article.get_content(siteurl),  # memoised by Pelican: note_bodies_shown made it
             "derived": {name: repr(values[name]) if name in values else None for name in sorted(BODY_DERIVED)},
             "fragments": fragments,
             "summary": str(article.summary or ""),

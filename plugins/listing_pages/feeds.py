@@ -17,7 +17,7 @@ from urllib.parse import urljoin
 from feedgenerator import Atom1Feed, Rss201rev2Feed
 from markupsafe import Markup
 
-from content_model import forget_content, note_bodies_shown, note_summaries_shown
+from content_model import forget_content, note_bodies_shown, note_summaries_shown, shown_body_digest
 from content_model.output import place, write_atomically
 
 # False in the incremental plugin's pre-rendering child: fill the cache, leave the output to the build.
@@ -42,9 +42,12 @@ class FeedCache:
         memo = self._items.get((id(item), base))
         if memo is not None and memo[0] is item:
             return memo[1]
+        siteurl = base.rstrip("/")
+        body = shown_body_digest(item, siteurl)
+        forget_content(item, siteurl)  # if it had to make the body (see feed_body)
         parts = [
             item.url, item.title, item.date.isoformat(), (getattr(item, "modified", None) or item.date).isoformat(),
-            str(item.summary), hashlib.blake2b(feed_body(item, base).encode()).hexdigest(),
+            str(item.summary), body,
             *(f"topic:{t.name}" for t in getattr(item, "topics", [])),
             *(f"reporter:{p.name}" for p in getattr(item, "reporters", [])),
         ]
