@@ -264,6 +264,33 @@ def test_the_snapshot_links_the_output_and_a_file_found_where_it_held_none_is_re
     assert digests(site.output) == before
 
 
+def test_a_rebuilds_snapshot_is_its_output_with_each_files_own_stamp(tmp_path):
+    """After a rebuild, the snapshot holds the output's very files and the manifest each one's stamp: the files the
+    build kept (most of them) as saved, unlooked at; the others looked at and linked. A kept file whose snapshot
+    link was replaced (another inode, the same bytes) is linked again."""
+    from content_model.output import file_stamp
+
+    site = make_site(tmp_path, files())
+    snapshot = tmp_path / "cache" / "last-build"
+    before = {str(p.relative_to(site.output)): p.stat().st_ino for p in site.output.rglob("*") if p.is_file()}
+    replaced_links = set(sorted(before)[::2])  # every other link replaced by a copy
+    for relative in replaced_links:
+        replaced = snapshot / "files" / relative
+        copy = replaced.read_bytes()
+        replaced.unlink()
+        replaced.write_bytes(copy)
+    edit_metadata(site.content)
+    run_build(tmp_path)
+    manifest = pickle.loads((snapshot / "manifest.pickle").read_bytes())
+    outputs = {str(p.relative_to(site.output)): p for p in site.output.rglob("*") if p.is_file()}
+    assert sorted(manifest["files"]) == sorted(outputs)
+    for relative, path in outputs.items():
+        assert manifest["files"][relative] == file_stamp(path.stat()), relative
+        assert (snapshot / "files" / relative).stat().st_ino == path.stat().st_ino, relative
+    kept = {relative for relative, path in outputs.items() if before.get(relative) == path.stat().st_ino}
+    assert kept & replaced_links and kept - replaced_links  # kept files of both kinds were there to look at
+
+
 def test_a_build_with_warnings_is_not_saved_for_stricter_builds(tmp_path):
     from tests.support.sites import SiteBuildError
 

@@ -171,19 +171,28 @@ def take_back_folder(path: str) -> bool:
 def files_under(root: Path, skip_top: set[str] | frozenset[str] = frozenset()) -> set[str]:
     """Relative paths of every file under ``root``, except the top-level entries named in ``skip_top`` (one scandir
     walk, no Path per file: output folders hold tens of thousands of files)."""
-    found, prefix = set(), len(str(root)) + 1
-    folders = [str(root)]
+    prefix = len(str(root)) + 1
+    return {entry.path[prefix:] for entry in _file_entries(str(root), skip_top)}
+
+
+def file_inodes(root: Path) -> dict[str, int]:
+    """Every file under ``root`` by relative path, with its inode number as the folder lists it (no ``stat``)."""
+    prefix = len(str(root)) + 1
+    return {entry.path[prefix:]: entry.inode() for entry in _file_entries(str(root))}
+
+
+def _file_entries(root: str, skip_top: set[str] | frozenset[str] = frozenset()):
+    folders = [root]
     while folders:
         folder = folders.pop()
         with os.scandir(folder) as entries:
             for entry in entries:
-                if folder == str(root) and entry.name in skip_top:
+                if folder == root and entry.name in skip_top:
                     continue
                 if entry.is_dir(follow_symlinks=False):
                     folders.append(entry.path)
                 else:
-                    found.add(entry.path[prefix:])
-    return found
+                    yield entry
 
 
 def discard() -> None:
