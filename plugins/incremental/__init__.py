@@ -105,6 +105,7 @@ def _hash(*parts: str) -> str:
 
 
 SCALARS = (type(None), bool, int, float, str, Markup, dt.date)
+_ABSENT = object()
 # What the parent's writer "renders" for a page the child is still rendering (never written: see PlacedFile).
 DEFERRED = "\x00incremental-deferred-page:"
 # ... and, followed by the page's key, for a page that keeps the last build's file (``Recorder.carry_page``).
@@ -352,13 +353,14 @@ class IncrementalWriter(Writer):
 
     def page_key(self, template, localcontext: dict, global_context: dict) -> str:
         parts = [self.site_key(global_context), template.name]
-        paginated = any(key.endswith("_page") and isinstance(value, Page) for key, value in localcontext.items())
-        for key in sorted(localcontext):
+        # Pelican passes a copy of the whole global context (some 180 names) with the page's own arguments: the
+        # unchanged global context is read only through INCREMENTAL_GLOBAL_KEYS, in the site key.
+        own = {key: value for key, value in localcontext.items() if global_context.get(key, _ABSENT) is not value}
+        paginated = any(key.endswith("_page") and isinstance(value, Page) for key, value in own.items())
+        for key in sorted(own):
             if key.isupper() and key != "SITEURL":
                 continue  # settings are in the site key
-            value = localcontext[key]
-            if key in global_context and global_context[key] is value:
-                continue  # unchanged global context (read only through INCREMENTAL_GLOBAL_KEYS)
+            value = own[key]
             if paginated and key in ("articles", "dates"):
                 continue  # paginated listings read their items through the page object
             parts.append(f"{key}={self.fingerprints.value(value, 0)}")
