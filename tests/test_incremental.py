@@ -291,6 +291,31 @@ def test_a_rebuilds_snapshot_is_its_output_with_each_files_own_stamp(tmp_path):
     assert kept & replaced_links and kept - replaced_links  # kept files of both kinds were there to look at
 
 
+def test_templates_are_compiled_once_for_the_builds_of_one_site(tmp_path, monkeypatch):
+    """Jinja's bytecode cache (``use_compiled_templates``): a rebuild after an edit compiles no template; a changed
+    setting compiles them again, in a folder of its own, the other one removed."""
+    import jinja2
+
+    site = make_site(tmp_path, files())
+    folders = list((tmp_path / "cache" / "templates").iterdir())
+    assert len(folders) == 1 and list(folders[0].iterdir())
+    compiled = []
+    original = jinja2.Environment.compile
+
+    def compile_counted(self, source, name=None, *args, **kwargs):
+        compiled.append(name)
+        return original(self, source, name, *args, **kwargs)
+
+    monkeypatch.setattr(jinja2.Environment, "compile", compile_counted)
+    edit_metadata(site.content)
+    run_build(tmp_path)
+    assert compiled == []
+    run_build(tmp_path, SITESUBTITLE="The city's policy news")
+    assert "article.html" in compiled
+    assert [f.name for f in (tmp_path / "cache" / "templates").iterdir()] != [f.name for f in folders]
+    assert len(list((tmp_path / "cache" / "templates").iterdir())) == 1
+
+
 def test_a_build_with_warnings_is_not_saved_for_stricter_builds(tmp_path):
     from tests.support.sites import SiteBuildError
 

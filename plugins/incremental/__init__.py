@@ -29,9 +29,12 @@ its records for the body-edit path carried over.
 A build in which only one article's body changed does not run Pelican at all: ``quick`` patches that page and
 the search index (see its docstring); every full build records what it needs.
 
-Signals: ``get_writer`` (the writer), ``all_generators_finalized`` (start the child), ``finalized`` (stop it;
-remove cache entries no page of this build used); for ``quick``: ``initialized``, ``content_object_init``,
-``all_generators_finalized``.
+Templates are compiled once for all builds with the same settings, theme, plugins and libraries: Jinja's bytecode
+cache, in ``CACHE_PATH/templates/`` (``use_compiled_templates``).
+
+Signals: ``get_writer`` (the writer), ``generator_init`` (the bytecode cache), ``all_generators_finalized`` (start
+the child), ``finalized`` (stop it; remove cache entries no page of this build used); for ``quick``:
+``initialized``, ``content_object_init``, ``all_generators_finalized``.
 """
 
 from __future__ import annotations
@@ -46,12 +49,14 @@ import logging
 import mmap
 import multiprocessing
 import os
+import shutil
 import signal
 import time
 from importlib import metadata as importlib_metadata
 from itertools import chain
 from pathlib import Path
 
+from jinja2 import FileSystemBytecodeCache
 from markupsafe import Markup
 from pelican import signals
 from pelican.contents import Content
@@ -757,6 +762,26 @@ def stop_prerender() -> None:
             os.waitpid(pid, 0)
 
 
+def use_compiled_templates(generator) -> None:
+    """Each generator's Jinja environment compiles every template it loads, in every build (and the pre-rendering
+    child those it loads first). Jinja's bytecode cache keeps the compiled code between builds, in a folder named by
+    what that code depends on besides each template's source, which Jinja checks: the environment's options, its
+    filters and extensions, the theme, the libraries (this build's ``rest`` input, ``snapshot.read_inputs``).
+    Folders of other inputs are removed."""
+    inputs = quick.build_inputs()
+    config = read_settings(generator.settings)
+    if inputs is None or not config["enabled"]:
+        return
+    root = config["cache"].parent / "templates"
+    folder = root / inputs.rest
+    if not folder.is_dir():
+        if root.is_dir():
+            for other in root.iterdir():
+                shutil.rmtree(other, ignore_errors=True)
+        folder.mkdir(parents=True, exist_ok=True)
+    generator.env.bytecode_cache = FileSystemBytecodeCache(str(folder))
+
+
 def get_writer(pelican):
     ACTIVE.clear()
     return IncrementalWriter
@@ -774,11 +799,13 @@ def on_finalized(pelican) -> None:
 
 
 def register() -> None:
-    """Hook ``get_writer`` (the only place to change how every generator's pages are rendered),
+    """Hook ``get_writer`` (the only place to change how every generator's pages are rendered), ``generator_init``
+    (each generator's Jinja environment, before it loads a template: the bytecode cache),
     ``all_generators_finalized`` (the first moment every page's data is final: the child can start rendering, and
     every link target's URL is known) and ``finalized`` (stop the child; prune the cache once all pages of the
     build are known); ``initialized`` and ``content_object_init`` record articles for the body-edit path."""
     signals.get_writer.connect(get_writer)
+    signals.generator_init.connect(use_compiled_templates)
     signals.all_generators_finalized.connect(quick.note_links)
     signals.all_generators_finalized.connect(start_prerender)
     signals.finalized.connect(on_finalized)

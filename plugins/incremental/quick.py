@@ -287,11 +287,16 @@ def last_build(manifest: dict | None, inputs=None):
     """While a full build runs: the last saved build (``snapshot.load_manifest``), whose unchanged pages it may keep
     (``Recorder.carry_page``), and this build's ``inputs`` (``snapshot.read_inputs``), which tell the faces it
     keeps too (``Recorder.known_faces``)."""
-    LAST_BUILD[:] = [(manifest, inputs)] if manifest else []
+    LAST_BUILD[:] = [(manifest, inputs)] if manifest or inputs else []
     try:
         yield
     finally:
         LAST_BUILD.clear()
+
+
+def build_inputs():
+    """This full build's inputs (``snapshot.read_inputs``), or None outside one."""
+    return LAST_BUILD[0][1] if LAST_BUILD else None
 
 
 def start_recording(pelican) -> None:

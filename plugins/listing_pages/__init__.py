@@ -211,6 +211,7 @@ class ListingGenerator(Generator):
         return [story.version(lang) for story in stories]
 
     def _feed(self, save_as: str, stories: list[Story], lang: str, title: str) -> None:
+        stories = stories[: self.settings.get("FEED_MAX_ITEMS") or None]  # what write_feed would keep
         write_feed(self.output_path, save_as, self._versions(stories, lang), self.settings, title, lang)
 
     def generate_output(self, writer):
