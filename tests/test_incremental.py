@@ -636,6 +636,24 @@ def test_a_kept_page_alone_in_its_folder_comes_back_with_the_folder_and_nothing_
     assert_equals_cold_build(tmp_path)
 
 
+def test_folders_of_cards_and_qr_codes_come_back_whole_unless_a_file_differs(tmp_path):
+    """A language's folder of share cards or QR codes whose every file is the cached one the build links is put back
+    whole, one rename (``content_model.output.take_back_links``), not relinked file by file. A folder where one file
+    changes (a title edit changes that story's card) or that holds a stray file has its files linked anew."""
+    make_site(tmp_path, files())
+    share = tmp_path / "output" / "share"
+    folders = {name: share / name for name in ("cards/en", "cards/zh", "qr/en", "qr/zh")}
+    before = {name: os.stat(folder).st_ino for name, folder in folders.items()}
+    stray = folders["qr/zh"] / "notes.txt"
+    stray.write_text("left here by hand", encoding="utf-8")
+    edit_title(tmp_path / "content")
+    run_build(tmp_path)
+    after = {name: os.stat(folder).st_ino for name, folder in folders.items()}
+    assert [name for name in folders if after[name] == before[name]] == ["cards/zh", "qr/en"]
+    assert not stray.exists()
+    assert_equals_cold_build(tmp_path)
+
+
 def test_a_story_gaining_a_topic_makes_again_only_pages_that_change(tmp_path, monkeypatch):
     """A page's key holds only what it can show of the stories and terms it names: a term's count, latest story and
     related terms on the term's own page and on the index of terms (not where the term is a link), what a story

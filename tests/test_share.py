@@ -238,6 +238,26 @@ def test_qr_codes_are_cached_and_not_rewritten(tmp_path):
     assert checkers.decode_qr(output) == "http://127.0.0.1:9999/2026/03/a/"
 
 
+def test_qr_code_widths_are_listed_once_and_a_code_the_cache_lost_is_made_again(tmp_path, monkeypatch):
+    """``QrWidths``: a build lists each code's width beside the codes; the next one reads no code's PNG header. A
+    listed code the cache lost (here after the head start looked) is made again and linked."""
+    import share
+    from share import qr
+
+    files = {"articles/a.md": article(slug="a")}
+    make_site(tmp_path, files, PORTAL_FEED_BASE=DEV_BASE)
+    cache = tmp_path / "share" / "qr"
+    (code,) = cache.glob("*.png")
+    assert json.loads((cache / "widths.json").read_text(encoding="utf-8")) == {
+        code.stem: qr.png_size(code.read_bytes())[0]}
+    code.unlink()
+    monkeypatch.setattr(qr, "qr_width", lambda *args: pytest.fail("a listed width was read again"))
+    monkeypatch.setattr(share, "finish_missing", lambda *args: 0)
+    second = make_site(tmp_path, files, PORTAL_FEED_BASE=DEV_BASE, SITESUBTITLE="Policy news")  # a build, not a restore
+    assert 'src="../../../share/qr/en/a.png"' in second.read("2026/03/a/index.html")
+    assert code.is_file() and checkers.decode_qr(second.output / "share/qr/en/a.png") == f"{DEV_BASE}2026/03/a/"
+
+
 # --- social metadata -----------------------------------------------------------------------------------
 
 

@@ -168,6 +168,41 @@ def take_back_folder(path: str) -> bool:
     return True
 
 
+def take_back_links(folder: str, sources: dict[str, str]) -> bool:
+    """Put the set-aside ``folder`` back whole when it holds exactly one file per name of ``sources`` (name -> the
+    file it is to be a hard link to, in a cache), each that very file: one rename for the thousands of links a
+    folder of share cards or QR codes takes after a metadata edit. False, nothing done, otherwise (``folder``
+    exists already, holds something else, a file was replaced since...)."""
+    previous = _aside_path(folder)
+    if previous is None or not sources or os.path.lexists(folder) or os.path.islink(previous):
+        return False
+    try:
+        held = {}
+        with os.scandir(previous) as entries:
+            for entry in entries:
+                if not entry.is_file(follow_symlinks=False):
+                    return False
+                held[entry.name] = entry.inode()
+        if held.keys() != sources.keys():
+            return False
+        device = os.stat(previous).st_dev
+        cached: dict[str, dict[str, int]] = {}  # folder of sources -> name -> inode
+        for name, source in sources.items():
+            parent, base = os.path.split(source)
+            if parent not in cached:
+                if os.stat(parent).st_dev != device:
+                    return False
+                with os.scandir(parent) as entries:
+                    cached[parent] = {entry.name: entry.inode() for entry in entries}
+            if cached[parent].get(base) != held[name]:
+                return False
+        os.makedirs(os.path.dirname(folder), exist_ok=True)
+        os.rename(previous, folder)
+    except OSError:
+        return False
+    return True
+
+
 def files_under(root: Path, skip_top: set[str] | frozenset[str] = frozenset()) -> set[str]:
     """Relative paths of every file under ``root``, except the top-level entries named in ``skip_top`` (one scandir
     walk, no Path per file: output folders hold tens of thousands of files)."""

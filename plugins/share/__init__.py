@@ -35,8 +35,10 @@ from urllib.parse import quote, urljoin
 from pelican import signals
 from pelican.generators import ArticlesGenerator
 
+from content_model.output import take_back_links
+
 from .networks import NETWORKS, ShareLink, ShareTarget
-from .qr import finish_missing, link_or_copy, qr_key, qr_width, start_missing
+from .qr import QrWidths, finish_missing, link_or_copy, qr_key, qr_png, start_missing
 from .social import ArticleSocial, localized
 
 __all__ = ["DEFAULT_NETWORKS", "NETWORKS", "ShareSettingsError", "read_settings", "register"]
@@ -205,6 +207,8 @@ def add_share_to(generator: ArticlesGenerator) -> None:
         del generator.share_qr_started
     made = finish_missing(started, qr_urls(articles, config, absolute), config["qr_scale"], config["cache"] / "qr")
     home_labels: dict[str, str] = {}  # per language: looking the catalogue up stats its files
+    widths = QrWidths(config["cache"] / "qr")
+    codes: dict[str, dict[str, tuple[str, str]]] = {}  # language -> file name -> (cached code, URL)
     for article in articles:
         lang = article.lang
         if lang not in home_labels:
@@ -223,11 +227,11 @@ def add_share_to(generator: ArticlesGenerator) -> None:
         keys = config["networks"].get(lang, DEFAULT_NETWORKS["en"])
         qr = None
         if "wechat" in keys:
-            width, fresh = qr_width(url, config["qr_scale"], config["cache"] / "qr")
+            width, fresh = widths.width(url, config["qr_scale"])
             made += fresh  # only when the cache lost a file since finish_missing
             qr_path = f"share/qr/{lang}/{article.slug}.png"
-            cached = os.path.join(qr_cache, f"{qr_key(url, config['qr_scale'])}.png")
-            link_or_copy(cached, os.path.join(output, qr_path))
+            codes.setdefault(lang, {})[f"{article.slug}.png"] = (
+                os.path.join(qr_cache, f"{qr_key(url, config['qr_scale'])}.png"), url)
             qr = (qr_path, width)
         article.share = ShareLinks(target, tuple(keys), qr)
         article.share_target = target  # what the links are made from (the body-edit path remakes them)
@@ -241,6 +245,17 @@ def add_share_to(generator: ArticlesGenerator) -> None:
             home_label=home_labels[lang],
             logo=logo,
         )
+    widths.save()
+    for lang, named in codes.items():
+        folder = os.path.join(output, "share", "qr", lang)
+        if take_back_links(folder, {name: cached for name, (cached, _url) in named.items()}):
+            continue
+        for name, (cached, url) in named.items():
+            try:
+                link_or_copy(cached, os.path.join(folder, name))
+            except FileNotFoundError:  # a code the cache lost since it was listed: made again
+                made += qr_png(url, config["qr_scale"], config["cache"] / "qr")[1]
+                link_or_copy(cached, os.path.join(folder, name))
     logger.debug("share: %d QR code(s) made, the rest from the cache", made)
 
 

@@ -39,6 +39,7 @@ from pathlib import Path
 from pelican import signals
 from pelican.generators import ArticlesGenerator
 
+from content_model.output import take_back_links
 from content_model.workers import Background, run_all, usable_cores
 
 from .cards import CARD_VERSION, HEIGHT, MIME_TYPE, SUFFIX, WIDTH, CardSpec, render_logo, render_to_cache, warm
@@ -292,9 +293,15 @@ def add_cards_to(generator: ArticlesGenerator) -> None:
     missing = missing_cards(planned, present)
     draw_missing(missing, config)
     drawn = len({spec.destination for _a, spec in planned} & drawn_early) + len(missing)
+    by_lang: dict[str, dict[str, str]] = {}
+    for article, spec in planned:
+        by_lang.setdefault(article.lang, {})[f"{article.slug}{SUFFIX}"] = spec.destination
+    taken_back = {lang for lang, sources in by_lang.items()
+                  if take_back_links(os.path.join(output, "share", "cards", lang), sources)}
     for article, spec in planned:
         path = f"share/cards/{article.lang}/{article.slug}{SUFFIX}"
-        link_or_copy(spec.destination, os.path.join(output, path))
+        if article.lang not in taken_back:
+            link_or_copy(spec.destination, os.path.join(output, path))
         article.share_card = Card(path)
     write_if_changed(Path(output, "share/logo.png"), render_logo())
     generator.context["share_logo"] = "share/logo.png"
