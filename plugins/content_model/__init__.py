@@ -30,11 +30,13 @@ The same model (``content_model.model``) backs ``invoke check``, ``invoke import
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlparse
 from xml.sax.saxutils import escape as xml_escape
 
 from markupsafe import escape
@@ -398,9 +400,6 @@ def shown_body_digest(content, siteurl: str) -> str:
     that of the body it makes: an ``{attach}`` link (which moves the file it names), a target Pelican would look for
     again or warn about (so the warning is logged by every build, as before), another indicator, content without a
     context."""
-    import hashlib
-    from urllib.parse import urlparse
-
     raw = content._get_content() if hasattr(content, "_get_content") else content._content
     context = content._context
     parts = [siteurl, str(content.settings["RELATIVE_URLS"])]
