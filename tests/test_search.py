@@ -907,6 +907,30 @@ def test_a_unit_that_does_not_fit_in_the_staging_memory_is_staged_on_disk(tmp_pa
     assert (cache / "shards" / unit.key / ENTRY_FILE).is_file() and list(staging.iterdir()) == []
 
 
+@pytest.mark.parametrize("free_mb, in_memory", [(40, True), (31, False)])
+def test_a_unit_is_staged_in_memory_only_if_half_of_it_stays_free(tmp_path, monkeypatch, free_mb, in_memory):
+    """A 64 MB ``/dev/shm`` (a container's) with 40 MB free takes a unit of a few kilobytes; with 31 MB free the
+    unit would leave less than half of it, and is staged on disk at once, never copied into memory first."""
+    from types import SimpleNamespace
+
+    import search
+    from search import ENTRY_FILE, index_unit
+
+    output, cache, unit = _one_page_unit(tmp_path)
+    memory = tmp_path / "memory"
+    memory.mkdir()
+    monkeypatch.setattr(search, "MEMORY", memory)
+    monkeypatch.setattr(os, "statvfs", lambda path: SimpleNamespace(
+        f_frsize=4096, f_blocks=64 * 256, f_bavail=free_mb * 256))
+    real = search.stage_pages
+    tried = []
+    monkeypatch.setattr(search, "stage_pages", lambda output, unit, site, *rest: tried.append(site.parent) or real(
+        output, unit, site, *rest))
+    index_unit(output, unit, cache, [], staging=memory)
+    assert [place == memory for place in tried] == [in_memory]
+    assert (cache / "shards" / unit.key / ENTRY_FILE).is_file() and list(memory.iterdir()) == []
+
+
 def test_the_early_run_waits_for_the_builds_busy_helpers_before_running_pagefind(tmp_path):
     """The pre-rendering child and Pagefind at once would hold the memory of three builds: the early run's Pagefind
     starts once the helpers the job names have ended (a zombie not yet reaped has)."""

@@ -89,7 +89,8 @@ DEFAULTS = {
     "SEARCH_EARLY_MIN_PAGES": 200,
     # Where the copies of the pages Pagefind reads are staged, for the seconds it reads them. Empty: memory
     # (``/dev/shm``) where the system has it, since making and removing 10,000 folders and files there costs a sixth
-    # of what it costs on disk; else the search cache. A unit that does not fit there is staged in the cache.
+    # of what it costs on disk; else the search cache. A unit that would not leave half of it free, or does not
+    # fit, is staged in the cache.
     "SEARCH_STAGING_PATH": "",
 }
 
@@ -396,6 +397,10 @@ STAGING_PREFIX = "portal-search-pages-"
 RUN_PREFIX = "run-"
 
 
+# The system's shared memory, where pages are staged unless the settings name a folder.
+MEMORY = Path("/dev/shm")
+
+
 def staging_root(options: dict, cache: Path) -> Path:
     """Where units' pages are staged for Pagefind (``SEARCH_STAGING_PATH``), with the staging folders of processes
     that ended without removing theirs (killed) removed: in memory, nothing else gives that memory back."""
@@ -403,10 +408,9 @@ def staging_root(options: dict, cache: Path) -> Path:
         root = Path(options["SEARCH_STAGING_PATH"])
         root.mkdir(parents=True, exist_ok=True)
     else:
-        memory = Path("/dev/shm")
-        if not (memory.is_dir() and os.access(memory, os.W_OK | os.X_OK)):
+        if not (MEMORY.is_dir() and os.access(MEMORY, os.W_OK | os.X_OK)):
             return cache
-        root = memory
+        root = MEMORY
     remove_ended_runs(root, STAGING_PREFIX)
     return root
 
@@ -422,6 +426,21 @@ def remove_ended_runs(root: Path, prefix: str) -> None:
         owner = entry.name[len(prefix):].split("-", 1)[0]
         if entry.name.startswith(prefix) and owner.isdigit() and process_ended(int(owner)):
             shutil.rmtree(entry.path, ignore_errors=True)
+
+
+def staging_has_room(staging: Path, output: Path, unit: Unit, overrides: dict[str, str] | None) -> bool:
+    """Whether ``unit``'s pages leave half of the shared memory free when staged there (``MEMORY``; a folder the
+    settings name is used as it is): a container's ``/dev/shm`` is often 64 MB, which other programs need too (a
+    browser's renderer), and filling it only to find that the unit does not fit meant copying it twice. The pages'
+    own sizes bound their search copies."""
+    if staging != MEMORY:
+        return True
+    try:
+        stats = os.statvfs(staging)
+        need = sum(os.stat((overrides or {}).get(page.path) or output / page.path).st_size for page in unit.pages)
+    except OSError:
+        return True  # left to the copy, which falls back to disk when memory is full
+    return stats.f_bavail * stats.f_frsize - need >= stats.f_blocks * stats.f_frsize // 2
 
 
 def stage_pages(output: Path, unit: Unit, site: Path, overrides: dict[str, str] | None, early: bool) -> bool:
@@ -454,7 +473,7 @@ def index_unit(output: Path, unit: Unit, cache: Path, options: list[str],
     work = Path(tempfile.mkdtemp(prefix=f"{RUN_PREFIX}{os.getpid()}-{unit.name}-", dir=cache))
     site = work / "site"
     try:
-        if staging is not None and staging != cache:
+        if staging is not None and staging != cache and staging_has_room(staging, output, unit, overrides):
             site = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-{unit.name}-", dir=staging))
         try:
             staged = stage_pages(output, unit, site, overrides, early)
