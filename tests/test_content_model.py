@@ -219,6 +219,17 @@ def test_reading_ahead_rereads_exactly_what_the_reader_cache_holds_as_read_other
     assert "Story four" in site.read("2026/02/story-4/index.html")
 
 
+def test_without_the_incremental_plugin_an_article_read_with_other_settings_is_read_again(tmp_path):
+    """Pelican's reader cache stamps a file by its bytes alone; the build adds what reading depends on besides
+    (``reader.reading_digest``) when the incremental plugin does not give it, so an article read with another
+    ``DEFAULT_CATEGORY`` is not taken from the cache as read then."""
+    files = {"articles/2026/a.md": article(title="A", slug="a")}
+    make_site(tmp_path, files, INCREMENTAL_ENABLED=False)
+    site = make_site(tmp_path, files, INCREMENTAL_ENABLED=False, DEFAULT_CATEGORY="Policy")
+    soup = BeautifulSoup(site.read("2026/03/a/index.html"), "html.parser")
+    assert soup.select(".app-breadcrumbs__item a")[-1]["href"].endswith("sections/policy/")
+
+
 def test_a_reading_worker_that_dies_only_costs_time(tmp_path, monkeypatch):
     import os
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import os
 import re
@@ -279,18 +280,57 @@ def known_digests(root: str, digests: dict[str, str], reading: str):
 def stamp_with_known_digests(readers) -> None:
     """Pelican's reader cache stamps each file by reading and hashing it (``CHECK_MODIFIED_METHOD``) when asked for
     it, and again when storing a file it read: 10,000 reads in every build of 10,000 articles, for digests the build
-    already has (``known_digests``)."""
+    already has (``known_digests``). A build without them (the incremental plugin off) keeps Pelican's stamps, with
+    what reading depends on besides the file (``reading_digest``)."""
     pelicans = getattr(readers, "_filestamp_func", None)
-    if pelicans is None or not _READING:
+    if pelicans is None:
         return
-    reading = _READING[0]
+    reading = _READING[0] if _READING else reading_digest(readers.settings)
 
     def stamp(filename):
         known = known_stamp(os.path.abspath(filename))
         return known if known is not None else ("pelican", reading, pelicans(filename))
 
-    stamp.stamps_known_digests = True
+    stamp.stamps_known_digests = bool(_READING)
     readers._filestamp_func = stamp
+
+
+# Settings that name where a build writes, not how it reads.
+WRITING_SETTINGS = frozenset({"OUTPUT_PATH", "CACHE_PATH"})
+# What the reader reads with.
+READING_LIBRARIES = ("pelican", "markdown", "nh3", "pypinyin")
+
+
+def reading_digest(settings: dict) -> str:
+    """What reading an article depends on besides the file's bytes, for a build without the snapshot's digests
+    (``known_digests``): the settings (an object other than plain data by its type), this package's code and the
+    libraries the reader reads with. Pelican's own stamp is the file's bytes alone, so such a build found an article
+    read with another ``DEFAULT_CATEGORY`` in its cache as read then."""
+    from importlib import metadata
+
+    def plain(value):
+        if isinstance(value, dict):
+            return tuple(sorted((str(key), plain(item)) for key, item in value.items()))
+        if isinstance(value, (list, tuple)):
+            return tuple(plain(item) for item in value)
+        if isinstance(value, (set, frozenset)):
+            return tuple(sorted(repr(plain(item)) for item in value))
+        if value is None or isinstance(value, (str, int, float, bool)):
+            return value
+        return f"<{type(value).__module__}.{type(value).__qualname__}>"
+
+    digest = hashlib.blake2b(digest_size=20)
+    digest.update(repr(plain({k: v for k, v in settings.items() if k.isupper() and k not in WRITING_SETTINGS}))
+                  .encode("utf-8", "surrogatepass"))
+    package = Path(__file__).resolve().parent
+    for path in sorted(package.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    for name in READING_LIBRARIES:
+        try:
+            digest.update(f"{name}={metadata.version(name)}".encode())
+        except metadata.PackageNotFoundError:
+            digest.update(f"{name}=?".encode())
+    return digest.hexdigest()
 
 
 def known_stamp(path: str) -> tuple | None:
