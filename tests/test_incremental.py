@@ -335,7 +335,7 @@ def test_feeds_are_rebuilt_only_when_an_item_changed(tmp_path):
     shutil.rmtree(tmp_path / "cache" / "last-build")
     with counted(feed_module.FeedCache) as counts:
         run_build(tmp_path)
-        assert counts == {"hits": counts["hits"], "misses": 0} and counts["hits"] > 10
+        assert counts == {"hits": counts["hits"], "misses": 0, "kept": 0} and counts["hits"] > 10
         unchanged = counts["hits"]
         edit_body(tmp_path / "content")
         shutil.rmtree(tmp_path / "cache" / "last-build")  # a full build, not the body-edit path
@@ -348,6 +348,34 @@ def test_feeds_are_rebuilt_only_when_an_item_changed(tmp_path):
     # first sentence, so the summary RSS feeds carry changed too.
     assert len(carrying) >= 4
     assert counts["misses"] == len(carrying) and counts["hits"] == unchanged - len(carrying)
+
+
+def test_a_feed_made_from_the_key_of_its_last_file_keeps_that_file_unread(tmp_path):
+    """A feed whose key (its items, title, settings) is the one its file was made from in the last saved build keeps
+    that file, neither read from the feed cache nor compared nor written (``quick.carry_feed``), with the last
+    build's records of where it shows bodies and summaries: a body edit after it patches the feeds as after a full
+    build."""
+    from listing_pages import feeds as feed_module
+
+    site = make_site(tmp_path, files())
+    before = {p: p.stat().st_ino for p in site.output.rglob("*.xml") if "feed" in p.name or "feeds" in p.parts}
+    edit_title(site.content)
+    with counted(feed_module.FeedCache) as counts:
+        run_build(tmp_path)
+    changed = {p for p in before if "Story one, renamed" in p.read_text(encoding="utf-8")}
+    kept = {p for p in before if p.stat().st_ino == before[p]}
+    assert changed and kept and kept == set(before) - changed
+    assert counts["kept"] == len(kept) and counts["misses"] == len(changed)
+    assert_equals_cold_build(tmp_path)
+    story = site.content / "articles/2026/story-6.md"  # in kept feeds only (Urban renewal, Liang Shuwen)
+    story.write_text(story.read_text(encoding="utf-8").replace("Body of story 6.", "Edited body of story 6.", 1),
+                     encoding="utf-8")
+    with pelican_runs() as runs:
+        run_build(tmp_path)
+    assert runs == []  # the body-edit path, from the kept feeds' carried records
+    assert "Edited body of story 6." in (site.output / "topics/urban-renewal/feed.atom.xml").read_text(
+        encoding="utf-8")
+    assert_equals_cold_build(tmp_path)
 
 
 def _counting_build(root: Path, **overrides) -> dict:

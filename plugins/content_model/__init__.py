@@ -387,6 +387,22 @@ def forget_content(article, siteurl: str | None = None) -> None:
     Content.get_content.cache.pop((article, siteurl), None)
 
 
+# Who may keep an output file of the last build unread when this build makes it from the same key, for writers
+# other than Pelican's (the feeds): ``(keep, made)`` pairs, the incremental plugin's ``quick.keep_output`` and
+# ``quick.made_output``. ``keep(name, key, path, items)`` is true when the file is the last build's again;
+# ``made(name, key)`` tells the key a file was written from.
+OUTPUT_KEEPERS: list[tuple[Callable, Callable]] = []
+
+
+def keeps_output(name: str, key: str, path: str, items) -> bool:
+    return any(keep(name, key, path, items) for keep, _made in OUTPUT_KEEPERS)
+
+
+def made_output(name: str, key: str) -> None:
+    for _keep, made in OUTPUT_KEEPERS:
+        made(name, key)
+
+
 # Intrasite link indicators whose target is found as Pelican's ``Content._link_replacer`` looks for it first, with
 # nothing else to do: the target's URL is all the link's replacement depends on, beyond the body and the settings.
 RESOLVED_LINKS = {"filename": "generated_content", "static": "static_content"}

@@ -64,7 +64,7 @@ from pelican.paginator import Page, Paginator
 from pelican.urlwrappers import URLWrapper
 from pelican.writers import FileOverwriteFailedError, Writer
 
-from content_model import forget_content, shown_body_digest, write_article_page
+from content_model import OUTPUT_KEEPERS, forget_content, shown_body_digest, write_article_page
 from content_model.output import place, take_back, take_back_folder, write_atomically
 from content_model.workers import end_pool, helper_ended, helper_started, release_free_memory, usable_cores
 
@@ -806,6 +806,8 @@ def register() -> None:
     build are known); ``initialized`` and ``content_object_init`` record articles for the body-edit path."""
     signals.get_writer.connect(get_writer)
     signals.generator_init.connect(use_compiled_templates)
+    if (quick.keep_output, quick.made_output) not in OUTPUT_KEEPERS:  # feeds kept like pages (quick.carry_feed)
+        OUTPUT_KEEPERS.append((quick.keep_output, quick.made_output))
     signals.all_generators_finalized.connect(quick.note_links)
     signals.all_generators_finalized.connect(start_prerender)
     signals.finalized.connect(on_finalized)

@@ -155,18 +155,28 @@ class Recorder:
         one that file was made from, the file set aside (``content_model.output.set_aside_is``) is still the very
         file the snapshot holds, and the last build's records of it name the same stories. Then they are this
         build's records of the page too (what ``note_page`` would find in the same text)."""
+        name = localcontext.get("output_file")
+        article = localcontext.get("article")
+        if article is not None and name == article.save_as:
+            return self.carry(name, key, path, article=article)
+        return self.carry(name, key, path, listed=lambda: self.listed(localcontext, global_context))
+
+    def carry_feed(self, name: str, key: str, path: str, items) -> bool:
+        """``carry_page`` for a feed (``listing_pages.feeds.write_feed``): ``key`` is the feed cache's, ``items`` its
+        stories."""
+        return self.carry(name, key, path, listed=lambda: items)
+
+    def carry(self, name: str | None, key: str, path: str, article=None, listed=None) -> bool:
         from content_model import STATE
         from content_model.output import set_aside_is
 
-        name = localcontext.get("output_file")
         last = self._last
         if not last or not name or last["pages"].get(name) != key:
             return False
         expected = self._last_files.get(name)
         if expected is None or not set_aside_is(path, expected):
             return False
-        article = localcontext.get("article")
-        if article is not None and name == article.save_as:
+        if article is not None:
             relative = relative_source(article)
             record, shown = last["articles"].get(relative), last["outputs"].get(name)
             if record is None or record["page"] != name or shown is None:
@@ -174,9 +184,15 @@ class Recorder:
             if [span[0] for span in shown["spans"]] != [relative]:
                 return False
             self.articles[relative] = record
-        elif name in last["summaries"]:
-            items = self.listed(localcontext, global_context)
-            if items is None or last["summaries"][name][1] != [relative_source(i) for i in items if i.summary]:
+        elif name in last["summaries"] or name in last["outputs"]:
+            items = listed()
+            if items is None:
+                return False
+            if name in last["summaries"] and last["summaries"][name][1] != [relative_source(i) for i in items
+                                                                              if i.summary]:
+                return False
+            if name in last["outputs"] and [span[0] for span in last["outputs"][name]["spans"]] != [
+                    relative_source(i) for i in items]:
                 return False
         for recorded, now in ((last["outputs"], STATE.shown_bodies), (last["summaries"], STATE.shown_summaries)):
             if name in recorded:
@@ -303,6 +319,19 @@ def start_recording(pelican) -> None:
     global RECORDER
     last, inputs = LAST_BUILD[0] if LAST_BUILD else (None, None)
     RECORDER = Recorder(last, inputs, pelican.settings.get("ARTICLE_PATHS", ()))
+
+
+def keep_output(name: str, key: str, path: str, items) -> bool:
+    """``content_model.OUTPUT_KEEPERS``: whether the output file ``name`` (at ``path``), made from ``key``, keeps the
+    last build's file unread (``Recorder.carry_feed``); then it is taken back."""
+    from content_model.output import take_back
+
+    return RECORDER.carry_feed(name, key, path, items) and take_back(path)
+
+
+def made_output(name: str, key: str) -> None:
+    """``content_model.OUTPUT_KEEPERS``: the output file ``name`` was made from ``key``."""
+    RECORDER.pages[name] = key
 
 
 def note_face(content) -> None:

@@ -309,7 +309,8 @@ def start_feed_cache(pelican) -> None:
 def prune_feed_cache(pelican) -> None:
     for cache in FEED_CACHES.values():
         cache.prune()
-        logger.info("listing_pages: %d feed(s) built, %d from the cache", cache.misses, cache.hits)
+        logger.info("listing_pages: %d feed(s) built, %d from the cache, %d kept as the last build wrote them",
+                    cache.misses, cache.hits, cache.kept)
     FEED_CACHES.clear()
 
 

@@ -17,7 +17,8 @@ from urllib.parse import urljoin
 from feedgenerator import Atom1Feed, Rss201rev2Feed
 from markupsafe import Markup
 
-from content_model import forget_content, note_bodies_shown, note_summaries_shown, shown_body_digest
+from content_model import (forget_content, keeps_output, made_output, note_bodies_shown, note_summaries_shown,
+                           shown_body_digest)
 from content_model.output import place, write_atomically
 
 # False in the incremental plugin's pre-rendering child: fill the cache, leave the output to the build.
@@ -35,7 +36,7 @@ class FeedCache:
         self.code = _digest([source, metadata.version("feedgenerator"), metadata.version("pelican")])
         self.used: set[str] = set()
         self._items: dict[tuple[int, str], tuple[object, str]] = {}
-        self.hits = self.misses = 0
+        self.hits = self.misses = self.kept = 0
 
     def item_digest(self, item, base: str) -> str:
         """What a feed shows of one article (each article is in many feeds: computed once per build)."""
@@ -114,6 +115,9 @@ def write_feed(output_path: str, save_as: str, items, settings: dict, title: str
     path = os.path.join(output_path, save_as)
     if WRITE_OUTPUT:
         os.makedirs(os.path.dirname(path), exist_ok=True)
+        if keeps_output(save_as, key, path, items):  # the last build's file, unread (the incremental plugin)
+            cache.kept += 1
+            return path
     cached = cache.root / f"{key}.xml"
     try:
         data = cached.read_bytes()
@@ -130,6 +134,7 @@ def write_feed(output_path: str, save_as: str, items, settings: dict, title: str
         if kind == "atom":  # its entries carry the bodies: where, for a build that edits one
             note_bodies_shown(save_as, text, items, base.rstrip("/"), "atom")
         note_summaries_shown(save_as, text, items, kind)
+        made_output(save_as, key)
     return path
 
 
