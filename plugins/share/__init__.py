@@ -227,11 +227,11 @@ def add_share_to(generator: ArticlesGenerator) -> None:
         keys = config["networks"].get(lang, DEFAULT_NETWORKS["en"])
         qr = None
         if "wechat" in keys:
-            width, fresh = widths.width(url, config["qr_scale"])
+            key = qr_key(url, config["qr_scale"])
+            width, fresh = widths.width(url, config["qr_scale"], key)
             made += fresh  # only when the cache lost a file since finish_missing
             qr_path = f"share/qr/{lang}/{article.slug}.png"
-            codes.setdefault(lang, {})[f"{article.slug}.png"] = (
-                os.path.join(qr_cache, f"{qr_key(url, config['qr_scale'])}.png"), url)
+            codes.setdefault(lang, {})[f"{article.slug}.png"] = (os.path.join(qr_cache, f"{key}.png"), url)
             qr = (qr_path, width)
         article.share = ShareLinks(target, tuple(keys), qr)
         article.share_target = target  # what the links are made from (the body-edit path remakes them)

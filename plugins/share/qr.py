@@ -194,9 +194,8 @@ class QrWidths:
             if isinstance(known, dict) else {}
         self.changed = False
 
-    def width(self, url: str, scale: int) -> tuple[int, bool]:
-        """The code's width, and whether the code was made now."""
-        key = qr_key(url, scale)
+    def width(self, url: str, scale: int, key: str) -> tuple[int, bool]:
+        """The width of the code of ``url`` (``key``: its ``qr_key``), and whether the code was made now."""
         width = self.known.get(key)
         if width is not None:
             return width, False
