@@ -213,23 +213,50 @@ def test_reading_time_on_the_sample_site(sample_site):
 # --------------------------------------------------------------------------- archives
 
 
-def test_archives_list_every_story_once_in_each_language(browsing_site):
+def period_url(href: str) -> str:
+    """The site-relative URL of a year's or a month's page (relative links resolved)."""
+    return re.search(r"((?:zh/)?\d{4}/(?:\d{2}/)?)$", href).group(1)
+
+
+def test_the_archive_is_an_index_of_years_and_months_with_their_counts(browsing_site):
     out = browsing_site.output
-    en = linked_articles(soup_of(out, "archives"), "main .app-archive-list")
-    zh = linked_articles(soup_of(out, "zh/archives"), "main .app-archive-list")
+    for page, years, months, counts in (
+        ("archives", [("2026", "2026/"), ("2025", "2025/")],
+         [("March", "2026/03/", "(3)"), ("February", "2026/02/", "(1)"), ("November", "2025/11/", "(1)"),
+          ("June", "2025/06/", "(1)")], ["4 articles", "2 articles"]),
+        ("zh/archives", [("2026年", "zh/2026/"), ("2025年", "zh/2025/")],
+         [("3月", "zh/2026/03/", "(3)"), ("2月", "zh/2026/02/", "(1)"), ("11月", "zh/2025/11/", "(1)"),
+          ("6月", "zh/2025/06/", "(1)")], ["4篇文章", "2篇文章"]),
+    ):
+        soup = soup_of(out, page)
+        assert [(a.get_text(strip=True), period_url(a["href"])) for a in soup.select("main h2 a")] == years
+        assert [(li.a.get_text(strip=True), period_url(li.a["href"]), li.select_one(".app-count").get_text(strip=True))
+                for li in soup.select("main .app-archive-year li")] == months
+        assert [p.get_text(strip=True) for p in soup.select("main .app-archive-year > .app-count")] == counts
+        # the stories are on the periods' own pages
+        assert linked_articles(soup, "main") == []
+
+
+def test_year_pages_list_every_story_once_in_each_language(browsing_site):
+    out = browsing_site.output
+    en = [url for year in ("2026", "2025") for url in linked_articles(soup_of(out, year), "main .app-archive-list")]
+    zh = [url for year in ("zh/2026", "zh/2025")
+          for url in linked_articles(soup_of(out, year), "main .app-archive-list")]
     assert en == ["2026/03/anchor/", "2026/03/twin/", "2026/03/mayor/", "2026/02/topic/", "2025/11/older/",
                   "zh/2025/06/care/"]
     assert zh == ["zh/2026/03/anchor/", "2026/03/twin/", "2026/03/mayor/", "2026/02/topic/", "zh/2025/11/older/",
                   "zh/2025/06/care/"]
-    headings = [h.get_text(strip=True) for h in soup_of(out, "archives").select("main h2, main h3")]
-    assert headings == ["2026", "March 2026", "February 2026", "2025", "November 2025", "June 2025"]
-    zh_headings = [h.get_text(strip=True) for h in soup_of(out, "zh/archives").select("main h2, main h3")]
-    assert zh_headings == ["2026年", "2026年3月", "2026年2月", "2025年", "2025年11月", "2025年6月"]
+    headings = [h.get_text(strip=True) for h in soup_of(out, "2026").select("main h2")]
+    assert headings == ["March 2026", "February 2026"]
 
 
-def test_sample_archives_list_every_article(sample_site):
-    listed = set(linked_articles(soup_of(sample_site, "archives"), "main .app-archive-list"))
-    listed |= set(linked_articles(soup_of(sample_site, "zh/archives"), "main .app-archive-list"))
+def test_sample_year_pages_list_every_article(sample_site):
+    listed = set()
+    for prefix in ("", "zh/"):
+        years = [period_url(a["href"]) for a in soup_of(sample_site, f"{prefix}archives").select("main h2 a")]
+        assert years
+        for year in years:
+            listed |= set(linked_articles(soup_of(sample_site, year), "main .app-archive-list"))
     everything = article_urls(sample_site)
     assert listed == everything["en"] | everything["zh"]
 

@@ -2,8 +2,8 @@
 
 Adds, for each interface language (the default at ``/``, the others under ``/<lang>/``):
 
-* ``archives/``: every story, grouped by year and month; ``YYYY/`` (the year, by month) and ``YYYY/MM/``
-  (the month, with summaries). Article URLs are ``YYYY/MM/<slug>/``, so ``YYYY/MM/index.html`` is free.
+* ``archives/``: the years and months, with their counts; ``YYYY/`` (the year's stories, by month) and
+  ``YYYY/MM/`` (the month's, with summaries). Article URLs are ``YYYY/MM/<slug>/``, so ``YYYY/MM/index.html`` is free.
 * on every article (templates ``partials/related.html``, ``partials/prev_next.html``, ``partials/dateline.html``):
   ``article.related_articles`` (stories sharing officials and topics, best first, then newest),
   ``article.previous_in_language`` / ``article.next_in_language`` (the older and newer article in the same
@@ -23,7 +23,7 @@ from listing_pages import forget_list_items, lang_prefix
 from pelican import signals
 from pelican.generators import Generator
 
-from .archives import ArchiveYear, build_archive
+from .archives import ArchiveYear, archive_index, build_archive
 from .related import RelatedCache, related_stories
 from .reading_time import CountCache, reading_minutes
 
@@ -109,7 +109,7 @@ class ReaderFeaturesGenerator(Generator):
             return
         for lang in self.languages:
             years = self.archives[lang]
-            self._write(writer, lang, "archives/", "archives", archive_years=years)
+            self._write(writer, lang, "archives/", "archives", archive_years=archive_index(years))
             # A period page links to the years (and a month page to its year): by the years alone, so that what the
             # page is made from (its ``incremental`` key) is not every story of the archive or of the year.
             year_links = [ArchiveYear(year.year) for year in years]

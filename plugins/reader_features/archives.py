@@ -1,4 +1,8 @@
-"""Date archives: stories grouped by year and month, newest first, in one language."""
+"""Date archives: stories grouped by year and month, newest first, in one language.
+
+The archive's front page (``archives/``) is an index of the periods with their counts (``archive_index``), not
+the stories: a page listing every story grew with the archive (2.4 MB of HTML at 10,000 articles, and a portal
+keeps decades of them), and it had to be made again whenever any story's headline or date changed."""
 
 from __future__ import annotations
 
@@ -10,11 +14,11 @@ MONTHS_EN = (
 )
 
 
-@dataclass
-class ArchiveMonth:
+class Month:
+    """What a month of the archive is called and where its page is (``year`` and ``month`` are the subclass's)."""
+
     year: int
     month: int
-    items: list = field(default_factory=list)
 
     @property
     def url(self) -> str:
@@ -34,9 +38,31 @@ class ArchiveMonth:
 
 
 @dataclass
+class MonthCount(Month):
+    """A month of the archive by its number of stories alone: an entry of the archive's index."""
+
+    year: int
+    month: int
+    count: int
+
+
+@dataclass
+class ArchiveMonth(Month):
+    """A month of the archive with its stories (its own page, and its year's)."""
+
+    year: int
+    month: int
+    items: list = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return len(self.items)
+
+
+@dataclass
 class ArchiveYear:
     year: int
-    months: list[ArchiveMonth] = field(default_factory=list)
+    months: list[Month] = field(default_factory=list)
 
     @property
     def url(self) -> str:
@@ -48,7 +74,7 @@ class ArchiveYear:
 
     @property
     def count(self) -> int:
-        return sum(len(m.items) for m in self.months)
+        return sum(m.count for m in self.months)
 
     def label(self, lang: str) -> str:
         return f"{self.year}年" if lang.startswith("zh") else str(self.year)
@@ -71,3 +97,9 @@ def build_archive(stories, lang: str) -> list[ArchiveYear]:
             year.months.append(month)
         month.items.append(story.version(lang))
     return [years[y] for y in sorted(years, reverse=True)]
+
+
+def archive_index(years: list[ArchiveYear]) -> list[ArchiveYear]:
+    """The years and months of ``years`` with their counts and without their stories: what ``archives/`` shows, and
+    so all its page is made from (its ``incremental`` key): an edit of a story's face leaves it as it is."""
+    return [ArchiveYear(year.year, [MonthCount(m.year, m.month, m.count) for m in year.months]) for year in years]
