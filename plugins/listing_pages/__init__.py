@@ -11,8 +11,9 @@ registry entry with no article gets no page and no link.
 
 Feeds are cached by their inputs (``feeds.py``): an unchanged feed is copied from ``CACHE_PATH/feeds/``.
 The Jinja global ``list_item(item, heading_level)`` renders ``partials/article_list_item.html`` once per build for
-each way a page shows an article (page language, relative ``SITEURL``, heading level), because each article
-appears in a dozen listings (home, section, topics, officials, people, archives).
+each way a page shows an article (page language, heading level), because each article appears in a dozen listings
+(home, section, topics, officials, people, archives); the page's ``SITEURL`` (relative: one per folder depth) is put
+into that text afterwards, where the template writes ``{{ SITEURL }}`` (``SITEURL_MARK``).
 
 Signals: ``get_generators`` (returns ``ListingGenerator``, which runs after the articles generator),
 ``initialized`` and ``finalized`` (start and prune the feed cache of one build), ``generator_init`` (the
@@ -27,7 +28,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from jinja2 import pass_context
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from pelican import signals
 from pelican.generators import Generator
 from pelican.utils import slugify
@@ -249,6 +250,9 @@ def get_generators(pelican):
 
 
 LIST_ITEM_TEMPLATE = "partials/article_list_item.html"
+# Stands for the page's SITEURL in a list item rendered once for every page (``list_item``): a private-use
+# character, which escaping leaves as it is and no text of the site holds.
+SITEURL_MARK = "\ue000siteurl\ue000"
 
 
 @pass_context
@@ -260,15 +264,15 @@ def list_item(context, item, heading_level: int = 3) -> Markup:
         # Pages are written one language after another: the other language's fragments are not needed again.
         forget_list_items(env)
         env.portal_list_items_lang = lang
-    key = (id(item), context.get("SITEURL"), lang, heading_level)
+    key = (id(item), lang, heading_level)
     cached = env.portal_list_items.get(key)
-    if cached is not None and cached[0] is item:
-        return cached[1]
-    html = Markup(env.get_template(LIST_ITEM_TEMPLATE).render(
-        {**context.get_all(), "item": item, "list_heading_level": heading_level}
-    ))
-    env.portal_list_items[key] = (item, html)
-    return html
+    if cached is None or cached[0] is not item:
+        # One rendering for every SITEURL (relative, one per folder depth): the page's is put in below.
+        text = env.get_template(LIST_ITEM_TEMPLATE).render(
+            {**context.get_all(), "SITEURL": SITEURL_MARK, "item": item, "list_heading_level": heading_level}
+        )
+        cached = env.portal_list_items[key] = (item, text)
+    return Markup(cached[1].replace(SITEURL_MARK, str(escape(context.get("SITEURL")))))
 
 
 def forget_list_items(env) -> None:
