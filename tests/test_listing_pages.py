@@ -283,3 +283,19 @@ def test_a_long_listing_links_a_window_of_pages_not_every_page(tmp_path, browser
         "Previous page", "Page 1", "…", "Page 11", "Page 12", "Page 13"]
     kinds = ["topics/public-transport/page/7/index.html", "zh/topics/public-transport/page/7/index.html"]
     assert_nu_and_axe_pass(site, kinds, browser)
+
+
+def test_the_menu_marks_the_page_it_links_and_no_other(site):
+    """The menu is rendered once per language, SITEURL and current item (``shared_fragment``): each page still marks
+    its own item, and only it."""
+    for relative, current in (("index.html", "Home"), ("page/2/index.html", "Home"), ("topics/index.html", "Topics"),
+                              ("officials/index.html", "Officials"), ("zh/topics/index.html", "专题"),
+                              ("topics/public-transport/index.html", None), ("search/index.html", "Search")):
+        marked = [a.get_text(strip=True) for a in page(site, relative).select(".app-nav [aria-current=page]")]
+        assert marked == ([current] if current else []), relative
+    sections = page(site, "index.html").select(".app-nav a[href*='sections/']")
+    assert sections
+    href = sections[0]["href"]
+    section_page = href.split("://", 1)[-1].split("/", 1)[-1] if "://" in href else href.lstrip("./")
+    marked = page(site, section_page + "index.html").select(".app-nav [aria-current=page]")
+    assert [a["href"] for a in marked] == [href]

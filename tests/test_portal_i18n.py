@@ -65,3 +65,46 @@ def test_gettext_follows_the_page_language_on_every_call():
     env.globals.update(_=gettext)
     template = env.from_string('{{ _("Home") }}')
     assert [template.render(page_lang=lang) for lang in ("zh", "en", "zh", "en")] == ["首页", "Home", "首页", "Home"]
+
+
+def fragment_environment(templates: dict[str, str], site: dict):
+    """An environment as ``on_generator_init`` sets one up for a generator whose build context is ``site``."""
+
+    class Generator:
+        theme = str(REPO_ROOT / "theme")
+        settings = {"DEFAULT_LANG": "en", "PORTAL_LANGUAGES": {"en": {}, "zh": {}}}
+        env = Environment(loader=DictLoader(templates), autoescape=True)
+        context = site
+
+    on_generator_init(Generator)
+    return Generator.env
+
+
+def test_a_shared_fragment_is_rendered_once_per_language_siteurl_and_values():
+    renders = []
+    site = {"SITENAME": "Lanhai <News>", "count": lambda: renders.append(1) or ""}
+    env = fragment_environment({
+        "page.html": '{{ shared_fragment("part.html", current=here) }}',
+        "part.html": '{{ count() }}{{ SITENAME }}|{{ SITEURL }}|{{ lang_of() }}|{{ current }}|{{ _("Home") }}',
+    }, site)
+    page = env.get_template("page.html")
+    first = page.render({**site, "SITEURL": "..", "page_lang": "en", "here": "topics/"})
+    assert first == "Lanhai &lt;News&gt;|..|en|topics/|Home"
+    assert page.render({**site, "SITEURL": "..", "page_lang": "en", "here": "topics/", "article": object()}) == first
+    assert page.render({**site, "SITEURL": "../..", "page_lang": "zh", "here": None}) == "Lanhai &lt;News&gt;|../..|zh|None|首页"
+    assert page.render({**site, "SITEURL": "..", "page_lang": "en", "here": None}).endswith("|None|Home")
+    assert len(renders) == 3
+
+
+def test_a_shared_fragment_never_sees_the_pages_own_arguments():
+    """Rendered from the build's context alone: a partial reading a page's argument finds it undefined on every page
+    (so it shows in any build), instead of showing the first page's value on all of them."""
+    env = fragment_environment({
+        "page.html": '{{ shared_fragment("part.html") }}',
+        "part.html": '[{{ article.title if article is defined else "no article" }}]',
+    }, {"SITENAME": "Lanhai"})
+
+    class Article:
+        title = "Story 1"
+
+    assert env.get_template("page.html").render(SITEURL="", page_lang="en", article=Article()) == "[no article]"

@@ -5,7 +5,8 @@ read the language of the page being rendered (``page_lang``, or the article's or
 template serves English and Chinese and no page mixes the two. Catalogues are Babel ``.po`` files:
 ``theme/translations/<lang>/LC_MESSAGES/messages.po`` plus ``plugins/*/translations/<lang>.po`` for strings a
 plugin's own partials use. Also adds date filters (``dateline``, ``long_date``, ``iso``) and the ``lang_of``,
-``lang_prefix_of`` and ``html_lang`` globals.
+``lang_prefix_of``, ``html_lang`` and ``shared_fragment`` globals (a partial every page of a language shows alike,
+rendered once per build).
 """
 
 from __future__ import annotations
@@ -153,6 +154,26 @@ def current_lang(context) -> str:
     return lang_of(context)
 
 
+@pass_context
+def shared_fragment(context, template: str, **values) -> Markup:
+    """``template`` (the head's links, the menu, the footer...) as every page of one language and ``SITEURL`` shows
+    it: rendered once per build and generator for each language, ``SITEURL`` and ``values`` (about a third of a
+    millisecond of each of the 30,000 pages of a 10,000-article build). It is rendered from the build's context
+    (settings, globals, every generator's data) with those alone, never from the page's own arguments: a partial
+    that reads one finds it undefined in every build, not only in some pages."""
+    env = context.environment
+    site = getattr(env, "portal_context", None)
+    lang, siteurl = lang_of(context), context.get("SITEURL")
+    if site is None:  # an environment no generator made: nothing to share with
+        return Markup(env.get_template(template).render({**context.get_all(), **values}))
+    key = (template, lang, siteurl, *sorted(values.items()))
+    text = env.portal_fragments.get(key)
+    if text is None:
+        text = env.portal_fragments[key] = Markup(env.get_template(template).render(
+            {**site, "page_lang": lang, "SITEURL": siteurl, **values}))
+    return text
+
+
 def on_generator_init(generator) -> None:
     env = generator.env
     env.add_extension("jinja2.ext.i18n")
@@ -164,7 +185,11 @@ def on_generator_init(generator) -> None:
     env.install_gettext_callables(lambda message: message, ngettext, newstyle=True)
     env.globals.update(gettext=gettext, _=gettext)
     env.filters.update({"dateline": dateline, "long_date": long_date, "iso": iso})
-    env.globals.update({"lang_of": current_lang, "lang_prefix_of": lang_prefix_of, "html_lang": html_lang})
+    env.globals.update({"lang_of": current_lang, "lang_prefix_of": lang_prefix_of, "html_lang": html_lang,
+                        "shared_fragment": shared_fragment})
+    # the build's context, filled by the generators as they run: what ``shared_fragment`` renders from
+    env.portal_context = getattr(generator, "context", None)
+    env.portal_fragments = {}
 
 
 def register() -> None:
