@@ -885,6 +885,22 @@ QUICK_EDITS = {
 }
 
 
+def test_builds_in_one_process_read_the_same_settings(tmp_path, monkeypatch):
+    """``publishconf.py`` star-imports ``pelicanconf``, which Python imports once per process, and Pelican's Markdown
+    reader adds its ``extensions`` to the ``MARKDOWN`` setting in place. Sharing that dict, the second build in a
+    process (a test, the live preview) had other settings than the first, so its body edit ran a full build."""
+    import sys
+
+    monkeypatch.delitem(sys.modules, "pelicanconf", raising=False)  # imported afresh by this test's first build
+    site = tmp_path / "site"
+    make_site(site, files(), publish=True)
+    assert "extensions" not in sys.modules["pelicanconf"].MARKDOWN
+    append_to_body(site / "content", "articles/2026/story-3.md", "A correction to story 3.")
+    with pelican_runs() as runs:
+        run_build(site, publish=True)
+    assert runs == [], "the body edit ran a full build"
+
+
 @pytest.mark.parametrize("publish", [False, True], ids=["development build", "publish build"])
 @pytest.mark.parametrize("edits", QUICK_EDITS.values(), ids=QUICK_EDITS.keys())
 def test_a_body_edit_patches_the_files_showing_that_body_without_a_full_build(tmp_path, request, publish, edits):

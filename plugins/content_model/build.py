@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import logging
 import sys
 from pathlib import Path
@@ -57,18 +58,34 @@ def _make_plugin_loggers_fatal(log) -> None:
             existing.enable_filter()
 
 
+def read_build_settings(settings_file: str | Path, overrides: dict | None = None) -> dict:
+    """Pelican's settings for one build, with lists and dicts of their own.
+
+    ``publishconf.py`` star-imports ``pelicanconf``, a module Python imports once per process, so without copies
+    every build in a process (tests, the live preview) shares its ``MARKDOWN`` dict, to which Pelican's Markdown
+    reader adds its ``extensions`` in place: the second build then had other settings than the first, and the
+    body-edit path (``incremental.quick``), seeing the settings changed, ran a full build."""
+    from pelican.settings import read_settings
+
+    settings = read_settings(str(settings_file), override=dict(overrides or {}))
+    for key, value in settings.items():
+        if isinstance(value, (dict, list)):
+            with contextlib.suppress(Exception):  # a value deepcopy cannot copy stays shared, as before
+                settings[key] = copy.deepcopy(value)
+    return settings
+
+
 def build(settings_file: str | Path, overrides: dict | None = None, fatal: str = "errors", verbose: bool = False,
           process_ends: bool = False):
     """Build the site; raise BuildFailed after printing why. Returns the Pelican settings used. ``process_ends``:
     the process ends soon after (the command line), so what the build made is left for the exit (``heap``)."""
     from pelican import Pelican
-    from pelican.settings import read_settings
 
     configure_logging(fatal, verbose)
     warnings = WarningCounter()
     logging.getLogger().addHandler(warnings)
     try:
-        settings = read_settings(str(settings_file), override=dict(overrides or {}))
+        settings = read_build_settings(settings_file, overrides)
         snapshot, quick = _incremental_modules(settings)
         if snapshot:
             last = snapshot.load_manifest(settings)

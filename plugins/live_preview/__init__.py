@@ -199,15 +199,14 @@ class LivePreview:
         """Run Pelican for real (no snapshot restore) to obtain the state the quick path needs.
         Same settings as the full build, so the page cache answers and the output is the same."""
         from pelican import Pelican
-        from pelican.settings import read_settings
 
-        from content_model.build import configure_logging, read_as_builds_do
+        from content_model.build import configure_logging, read_as_builds_do, read_build_settings
         from content_model.workers import end_pool
 
         def run() -> bool:
             try:
                 configure_logging(self.fatal)
-                settings = read_settings(str(self.settings_file), override=dict(self.overrides))
+                settings = read_build_settings(self.settings_file, self.overrides)
                 with read_as_builds_do(settings):
                     Pelican(settings).run()
                 return True
