@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import io
 import logging
 import os
@@ -437,6 +438,35 @@ def test_a_frozen_article_shows_the_summary_pelican_shows():
     for article in (given, made):
         article.__class__ = frozen_class(Article)
     assert [given.summary, made.summary] == expected == ["Given summary.", "<p>one two three …</p>"]
+
+
+def test_a_frozen_article_gives_pelicans_relative_path_and_url_values_from_what_it_kept():
+    """``frozen_class`` keeps an article's path relative to the content folder and, once its URLs are final, the
+    values they are formatted from: kept, they are still what Pelican computes now (another path asked for, the
+    source path or content folder changed since), and each caller gets its own copy of the values."""
+    from pelican.contents import Article
+    from pelican.settings import DEFAULT_CONFIG
+
+    from content_model import frozen_class, on_content_object_init
+
+    settings = dict(DEFAULT_CONFIG, PATH="/site/content")
+    article = Article("<p>Body</p>", {"title": "A", "slug": "a", "date": dt.datetime(2026, 3, 18, 9, 30)},
+                      settings=settings, source_path="/site/content/articles/a.md")
+    pelican = Article.get_relative_source_path
+    on_content_object_init(article)
+    assert type(article) is frozen_class(Article)
+    assert article.get_relative_source_path() == "articles/a.md" == pelican(article)
+    assert article.get_relative_source_path("/site/content/images/x.jpg") == "images/x.jpg"
+    article.source_path = "/site/content/articles/2026/a.md"
+    assert article.get_relative_source_path() == "articles/2026/a.md"
+    article.settings = dict(settings, PATH="/site")
+    assert article.get_relative_source_path() == "content/articles/2026/a.md" == pelican(article)
+
+    article.__dict__["_urls_final"] = True
+    first = article.url_format
+    first["slug"] = "changed by a caller"
+    assert article.url_format["slug"] == "a"
+    assert article.url_format == Article.url_format.fget(article)
 
 
 def test_urls_are_computed_once_from_the_moment_pelican_checks_an_article(tmp_path, monkeypatch):

@@ -514,15 +514,51 @@ def _summary_of(cls: type) -> property:
     return property(summary, pelicans.fset, doc=pelicans.__doc__)
 
 
+def _url_format_of(cls: type) -> property:
+    pelicans = cls.url_format
+
+    def url_format(self):
+        # ``url`` and ``save_as`` format the same values: made once for both, once they are final (a copy each
+        # time, as Pelican's is, so no caller changes the other's).
+        known = self.__dict__
+        if "_urls_final" not in known:
+            return pelicans.fget(self)
+        made = known.get("_frozen_url_format")
+        if made is None:
+            made = known["_frozen_url_format"] = pelicans.fget(self)
+        return dict(made)
+
+    return property(url_format, doc=pelicans.__doc__)
+
+
+def _relative_source_path_of(cls: type):
+    pelicans = cls.get_relative_source_path
+
+    def get_relative_source_path(self, source_path: str | None = None):
+        # Asked for five times per article and build (URLs, links, the build's records), each a join, two abspaths
+        # and a relpath: kept with the source path and content folder it was made from.
+        if source_path and source_path != self.source_path:
+            return pelicans(self, source_path)
+        made = self.__dict__.get("_frozen_relative_source")
+        asked = (self.source_path, self.settings.get("PATH"))
+        if made is None or made[0] != asked:
+            made = self.__dict__["_frozen_relative_source"] = (asked, pelicans(self))
+        return made[1]
+
+    return get_relative_source_path
+
+
 def frozen_class(cls: type) -> type:
     """A subclass of ``cls`` whose ``url`` and ``save_as`` are computed once, from the moment Pelican has checked
     the content (``is_valid``) or ``freeze_urls`` says they are final, and whose ``summary`` is read from the
     metadata when it is there; same name, so fingerprints, templates and Pelican's per-class URL settings see the
-    original class. Not picklable (pickle finds ``cls`` under that name); nothing pickles content (Pelican's reader
-    cache holds what the reader gave, not content objects)."""
+    original class. Its path relative to the content folder is computed once for each source path. Not picklable
+    (pickle finds ``cls`` under that name); nothing pickles content (Pelican's reader cache holds what the reader
+    gave, not content objects)."""
     if cls not in FROZEN_CLASSES:
         FROZEN_CLASSES[cls] = type(cls.__name__, (cls,), {
             "url": _kept("_frozen_url", cls.url), "save_as": _kept("_frozen_save_as", cls.save_as),
+            "url_format": _url_format_of(cls), "get_relative_source_path": _relative_source_path_of(cls),
             "is_valid": _checked_of(cls), "summary": _summary_of(cls),
             "__module__": cls.__module__, "__qualname__": cls.__qualname__,
         })
@@ -535,6 +571,10 @@ def on_content_object_init(content) -> None:
 
     if type(content) in (Article, Page):
         content.__class__ = frozen_class(type(content))
+        # Pelican has just made it from this very source path and settings (``Content.__init__``)
+        made = content.__dict__.get("relative_source_path")
+        if made is not None:
+            content.__dict__["_frozen_relative_source"] = ((content.source_path, content.settings.get("PATH")), made)
 
 
 def freeze_urls(generators) -> None:

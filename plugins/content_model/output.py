@@ -31,6 +31,9 @@ _ASIDE: list[tuple[str, str]] = []
 _DISCARDING: list[threading.Thread | subprocess.Popen] = []
 # Files of the build in progress put back with their folder (``take_back_folder``), for ``take_back``.
 _TAKEN_WITH_FOLDER: set[str] = set()
+# Folders of the output known to exist in the build in progress (``take_back_folder`` puts 20,000 folders back into
+# a few hundred: one ``makedirs`` each, not one per page).
+_FOLDERS_MADE: set[str] = set()
 
 
 def aside_folder(output: Path) -> Path:
@@ -48,6 +51,7 @@ def set_aside(output: Path, retention: list[str] | tuple[str, ...] = ()) -> None
         _remove(aside)
     _ASIDE.clear()
     _TAKEN_WITH_FOLDER.clear()
+    _FOLDERS_MADE.clear()
     try:
         aside.mkdir()
     except OSError as exc:
@@ -160,7 +164,10 @@ def take_back_folder(path: str) -> bool:
     try:
         if os.path.lexists(folder) or os.path.islink(aside) or os.listdir(aside) != [os.path.basename(path)]:
             return False
-        os.makedirs(os.path.dirname(folder), exist_ok=True)
+        parent = os.path.dirname(folder)
+        if parent not in _FOLDERS_MADE:
+            os.makedirs(parent, exist_ok=True)
+            _FOLDERS_MADE.add(parent)
         os.rename(aside, folder)
     except OSError:
         return False
