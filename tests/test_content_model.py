@@ -632,3 +632,18 @@ def test_a_bodys_digest_changes_with_the_body_shown_and_leaves_making_it_to_peli
         logging.getLogger("pelican.contents").removeHandler(handler)
         note._content = original
     assert digest()[0] == first
+
+
+def test_link_tree_links_every_file_of_a_tree(tmp_path):
+    """``output.link_tree``: the folders made, each file the very file of the source (a hard link), as the search
+    bundle needs from its cache."""
+    from content_model.output import link_tree
+
+    source = tmp_path / "source"
+    for relative in ("entry.json", "fragment/a.pf_fragment", "index/b.pf_index", "index/deep/c.pf_index"):
+        (source / relative).parent.mkdir(parents=True, exist_ok=True)
+        (source / relative).write_text(relative, encoding="utf-8")
+    link_tree(source, tmp_path / "target")
+    made = {p.relative_to(tmp_path / "target"): p.stat().st_ino for p in (tmp_path / "target").rglob("*") if p.is_file()}
+    assert made == {p.relative_to(source): p.stat().st_ino for p in source.rglob("*") if p.is_file()}
+    assert len(made) == 4

@@ -138,7 +138,7 @@ def write_atomically(path: Path, data: bytes) -> None:
 
 def link_file(source, target, made: set[Path] | None = None) -> None:
     """Make ``target`` a hard link to ``source`` (a copy on another file system), making its folder first; ``made``
-    remembers the folders already made by a caller linking many files. Also a ``copytree`` ``copy_function``."""
+    remembers the folders already made by a caller linking many files."""
     target = Path(target)
     if made is None or target.parent not in made:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -148,6 +148,20 @@ def link_file(source, target, made: set[Path] | None = None) -> None:
         os.link(source, target)
     except OSError:  # another file system, or links not allowed: a copy reads the same
         shutil.copy2(source, target)
+
+
+def link_tree(source, target, dirs_exist_ok: bool = False) -> None:
+    """``shutil.copytree`` with each file a hard link (a copy on another file system), as ``link_file`` makes
+    them; copytree makes the folders, so none is made again for each file (the search bundle: 10,000 files a
+    build at 10,000 articles)."""
+
+    def link(source_file: str, target_file: str) -> None:
+        try:
+            os.link(source_file, target_file)
+        except OSError:
+            shutil.copy2(source_file, target_file)
+
+    shutil.copytree(source, target, copy_function=link, dirs_exist_ok=dirs_exist_ok)
 
 
 def take_back_folder(path: str) -> bool:

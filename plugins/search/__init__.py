@@ -63,7 +63,7 @@ from urllib.parse import urlsplit
 from pelican import signals
 from pelican.generators import Generator
 
-from content_model.output import files_under, link_file, write_atomically
+from content_model.output import files_under, link_file, link_tree, write_atomically
 from content_model.workers import busy_helpers, process_ended, usable_cores
 
 from .canonical import CANONICAL_FORMAT, ENTRY_FILE, BundleFormatError, canonicalise_bundle
@@ -505,7 +505,7 @@ def copy_shard_data(source: Path, target: Path) -> None:
         if item.name == ENTRY_FILE or item.name.endswith(".pf_meta"):
             link_file(item, target / item.name)
         elif item.is_dir() and item.name in SHARD_DATA_DIRS:
-            shutil.copytree(item, target / item.name, copy_function=link_file)
+            link_tree(item, target / item.name)
 
 
 def manifest_text(shards: dict[str, list[Shard]]) -> str:
@@ -691,7 +691,7 @@ def build_index(pelican, listing: dict[str, list[int]] | None = None,
                     shutil.rmtree(entry)
                 elif not entry.is_dir() and entry.name != MANIFEST_FILE:
                     entry.unlink()
-            shutil.copytree(cache / "shards" / primary.key, bundle, copy_function=link_file, dirs_exist_ok=True)
+            link_tree(cache / "shards" / primary.key, bundle, dirs_exist_ok=True)
             replaced.append(f"{folder}/")
         for shard, unit in others:
             if any(page.path in touched for page in unit.pages):
@@ -701,7 +701,7 @@ def build_index(pelican, listing: dict[str, list[int]] | None = None,
         return replaced
     # Otherwise the bundle folder is replaced whole, so nothing of an earlier build survives.
     shutil.rmtree(bundle, ignore_errors=True)
-    shutil.copytree(cache / "shards" / primary.key, bundle, copy_function=link_file)
+    link_tree(cache / "shards" / primary.key, bundle)
     for shard, unit in others:
         copy_shard_data(cache / "shards" / unit.key, bundle / SHARDS_DIR / shard.name)
     (bundle / MANIFEST_FILE).write_text(manifest, encoding="utf-8")
