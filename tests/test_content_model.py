@@ -647,3 +647,13 @@ def test_link_tree_links_every_file_of_a_tree(tmp_path):
     made = {p.relative_to(tmp_path / "target"): p.stat().st_ino for p in (tmp_path / "target").rglob("*") if p.is_file()}
     assert made == {p.relative_to(source): p.stat().st_ino for p in source.rglob("*") if p.is_file()}
     assert len(made) == 4
+    # into a folder that has some of the files already: each replaced, never written through (another name may
+    # link the old file, as the snapshot links the output's)
+    (tmp_path / "kept").mkdir()
+    old = tmp_path / "kept" / "entry.json"
+    old.write_text("the last build's", encoding="utf-8")
+    other_name = tmp_path / "snapshot-link"
+    os.link(old, other_name)
+    link_tree(source, tmp_path / "kept", dirs_exist_ok=True)
+    assert (tmp_path / "kept" / "entry.json").stat().st_ino == (source / "entry.json").stat().st_ino
+    assert other_name.read_text(encoding="utf-8") == "the last build's"

@@ -158,6 +158,9 @@ def link_tree(source, target, dirs_exist_ok: bool = False) -> None:
     def link(source_file: str, target_file: str) -> None:
         try:
             os.link(source_file, target_file)
+        except FileExistsError:  # (``dirs_exist_ok``) replaced, never written through
+            os.unlink(target_file)
+            link(source_file, target_file)
         except OSError:
             shutil.copy2(source_file, target_file)
 
