@@ -887,8 +887,8 @@ QUICK_EDITS = {
 
 def test_builds_in_one_process_read_the_same_settings(tmp_path, monkeypatch):
     """``publishconf.py`` star-imports ``pelicanconf``, which Python imports once per process, and Pelican's Markdown
-    reader adds its ``extensions`` to the ``MARKDOWN`` setting in place. Sharing that dict, the second build in a
-    process (a test, the live preview) had other settings than the first, so its body edit ran a full build."""
+    reader adds its ``extensions`` to the ``MARKDOWN`` setting in place. Sharing that dict, the second publish build
+    in a process (the tests) had other settings than the first, so its body edit ran a full build."""
     import sys
 
     monkeypatch.delitem(sys.modules, "pelicanconf", raising=False)  # imported afresh by this test's first build

@@ -61,10 +61,11 @@ def _make_plugin_loggers_fatal(log) -> None:
 def read_build_settings(settings_file: str | Path, overrides: dict | None = None) -> dict:
     """Pelican's settings for one build, with lists and dicts of their own.
 
-    ``publishconf.py`` star-imports ``pelicanconf``, a module Python imports once per process, so without copies
-    every build in a process (tests, the live preview) shares its ``MARKDOWN`` dict, to which Pelican's Markdown
-    reader adds its ``extensions`` in place: the second build then had other settings than the first, and the
-    body-edit path (``incremental.quick``), seeing the settings changed, ran a full build."""
+    ``publishconf.py`` star-imports ``pelicanconf``, a module Python imports once per process (Pelican executes a
+    settings file afresh for each read, but not what it imports), so without copies every build from
+    ``publishconf.py`` in a process (the tests) shares its ``MARKDOWN`` dict, to which Pelican's Markdown reader adds
+    its ``extensions`` in place: the second build then had other settings than the first, and the body-edit path
+    (``incremental.quick``), seeing the settings changed, ran a full build."""
     from pelican.settings import read_settings
 
     settings = read_settings(str(settings_file), override=dict(overrides or {}))
