@@ -522,7 +522,7 @@ def test_a_qr_code_png_is_zxings_own_image_at_its_scale(scale):
 
 
 def test_link_or_copy_links_into_missing_folders_replaces_other_files_and_leaves_the_same_file(tmp_path):
-    from share.qr import link_or_copy
+    from content_model.output import link_or_copy
 
     source = tmp_path / "cache" / "a.png"
     source.parent.mkdir()

@@ -35,10 +35,10 @@ from urllib.parse import quote, urljoin
 from pelican import signals
 from pelican.generators import ArticlesGenerator
 
-from content_model.output import take_back_links
+from content_model.output import link_or_copy, take_back_links
 
 from .networks import NETWORKS, ShareLink, ShareTarget
-from .qr import QrWidths, finish_missing, link_or_copy, qr_key, qr_png, start_missing
+from .qr import QrWidths, finish_missing, qr_key, qr_png, start_missing
 from .social import ArticleSocial, localized
 
 __all__ = ["DEFAULT_NETWORKS", "NETWORKS", "ShareSettingsError", "read_settings", "register"]

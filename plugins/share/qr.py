@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
 import io
@@ -10,7 +9,7 @@ import json
 import os
 from pathlib import Path
 
-from content_model.output import write_atomically
+from content_model.output import write_atomically, write_if_changed
 from content_model.workers import Background, run_all, usable_cores
 
 # Bump when the image changes for the same URL (scale, colours, encoder options): old cache entries are
@@ -39,56 +38,6 @@ def render_qr_png(url: str, scale: int) -> bytes:
     # (4%), a second of CPU in a cold build of 10,000 articles.
     image.save(buffer, "PNG", compress_level=6)
     return buffer.getvalue()
-
-
-def write_if_changed(path: Path, data: bytes) -> bool:
-    """Write ``data`` unless the file already holds exactly it (so an unchanged file keeps its mtime).
-
-    Returns True when the file was written. The write goes through a temporary file and a rename, so a
-    reader (or a parallel build) never sees half a file.
-    """
-    try:
-        if path.stat().st_size == len(data) and path.read_bytes() == data:
-            return False
-    except FileNotFoundError:
-        pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomically(path, data)
-    return True
-
-
-def link_or_copy(source: str | os.PathLike, target: str | os.PathLike) -> None:
-    """Make ``target`` the cached file: a hard link (no copy, same inode), left alone when it already is.
-
-    Tried first as one ``link`` of the paths as given (strings are cheaper than ``Path`` objects here): a build into
-    an emptied output (most builds) makes ten thousand cards' and QR codes' links, and each stat, folder check and
-    rename more is a tenth of a second there."""
-    try:
-        os.link(source, target)
-        return
-    except FileNotFoundError:
-        folder = os.path.dirname(target)
-        if not os.path.isdir(folder):
-            os.makedirs(folder, exist_ok=True)
-            with contextlib.suppress(OSError):
-                os.link(source, target)
-                return
-    except OSError:
-        pass  # there already (FileExistsError), or links not possible there: as below
-    source, target = Path(source), Path(target)
-    try:
-        if os.path.samefile(source, target):
-            return
-    except FileNotFoundError:
-        pass
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        os.link(source, tmp)
-    except OSError:  # another filesystem: copy, unless the bytes are already there
-        write_if_changed(target, source.read_bytes())
-        return
-    os.replace(tmp, target)
 
 
 def qr_png(url: str, scale: int, cache_dir: Path) -> tuple[bytes, bool]:

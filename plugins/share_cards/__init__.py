@@ -278,7 +278,7 @@ def add_cards_to(generator: ArticlesGenerator) -> None:
     if not config["enabled"]:
         return
     check_fonts(config)
-    from share.qr import link_or_copy, write_if_changed
+    from content_model.output import link_or_copy, write_if_changed
 
     drawn_early: set[str] = set()
     for background, destinations in vars(generator).pop("share_cards_started", []):
