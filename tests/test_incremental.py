@@ -770,6 +770,26 @@ def test_a_terms_digest_does_not_depend_on_its_url_having_been_asked_for():
     assert digests() == before
 
 
+def test_a_digest_reads_every_own_attribute_whatever_order_they_were_set_in():
+    """The names a digest reads are sorted once per layout of attributes (``own_attributes``): objects with the same
+    attributes set in another order digest alike, and one attribute more, fewer or changed tells them apart."""
+    from content_model.terms import Topic
+    from incremental import Fingerprinter
+
+    def digest(**attributes) -> str:
+        term = Topic("Public transport", {"TOPIC_URL": "topics/{slug}/"}, slug="public-transport")
+        for name, value in attributes.items():
+            setattr(term, name, value)
+        return Fingerprinter().value(term, 0)
+
+    first = digest(count=3, note="a")
+    assert digest(note="a", count=3) == first
+    assert digest(count=3, note="b") != first
+    assert digest(count=3) != first
+    assert digest(count=3, note="a", extra=1) != first
+    assert digest(count=3, note="a", _plumbing=1) == first
+
+
 def test_objects_digested_by_their_repr_hold_only_plain_values(tmp_path):
     """``__fingerprint__`` (repr as the whole state) is safe only while every field is a plain value: a term or an
     article inside would be keyed by a repr that does not change when what it shows does (a stale page)."""

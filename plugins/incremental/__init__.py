@@ -117,14 +117,26 @@ DEFERRED = "\x00incremental-deferred-page:"
 KEPT = "\x00incremental-kept-page:"
 
 
+# The names ``own_attributes`` digests, sorted, by the names an object holds in their order: the 10,000 articles of
+# a build hold a handful of layouts, so each is sorted and filtered once, not once per page key.
+_OWN_NAMES: dict[tuple[bool, tuple[str, ...]], tuple[str, ...]] = {}
+
+
 def own_attributes(obj) -> list[tuple[str, object]]:
     """What an article or term carries, by name, for its digest: plumbing aside, and a term's ``name`` and
     ``slug`` too (digested first, from its properties). Pelican copies those two into a term's ``__dict__`` the
     first time its URL is asked for (``URLWrapper.as_dict``): left in, a page's key would depend on whether some page
     happened to ask before it (an unchanged rebuild, rendering nothing, asks less)."""
-    wrapper = isinstance(obj, URLWrapper)
-    return [(key, value) for key, value in sorted(vars(obj).items())
-            if not (key in SKIPPED_ATTRIBUTES or key.startswith("_") or (wrapper and key in ("name", "slug")))]
+    attributes = vars(obj)
+    layout = (isinstance(obj, URLWrapper), tuple(attributes))
+    names = _OWN_NAMES.get(layout)
+    if names is None:
+        wrapper = layout[0]
+        names = _OWN_NAMES[layout] = tuple(sorted(
+            key for key in attributes
+            if not (key in SKIPPED_ATTRIBUTES or key.startswith("_") or (wrapper and key in ("name", "slug")))
+        ))
+    return [(key, attributes[key]) for key in names]
 
 
 class Fingerprinter:
