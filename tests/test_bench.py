@@ -122,6 +122,20 @@ def test_peak_memory_counts_the_whole_process_tree(tmp_path):
     assert run.seconds >= 0.6
 
 
+def test_cpu_time_counts_the_descendants_the_build_waited_for(tmp_path):
+    # The parent only waits; its child burns 0.6 s of CPU (a build's forked child and worker pools).
+    code = (
+        "import subprocess, sys\n"
+        "subprocess.run([sys.executable, '-c', "
+        "'import time\\nwhile time.process_time() < 0.6: pass'])\n"
+    )
+    run = runner.measure([sys.executable, "-c", code], tmp_path, runner.child_env(), tmp_path / "log")
+    assert run.returncode == 0
+    assert run.cpu_seconds >= 0.6
+    summary = runner.summarise([run])
+    assert summary["cpu_seconds"] == round(run.cpu_seconds, 3) == summary["runs"][0]["cpu_seconds"]
+
+
 def test_cache_settings_all_point_into_the_bench_cache_folder(tmp_path):
     namespace = {"CACHE_PATH": "cache/pelican", "SHARE_CARD_CACHE": "cache/cards", "IMAGE_CACHE_DIR": "c/i",
                  "CACHE_CONTENT": True, "GZIP_CACHE": False, "CONTENT_CACHING_LAYER": "reader"}
@@ -151,8 +165,9 @@ def test_invoke_bench_runs_end_to_end_and_writes_every_figure(tmp_path):
     for key in ("cold_build", "ci_rebuild", "one_article_edit", "metadata_edit"):
         assert report["figures"][key]["stock"] > 0
         assert report["steps"][key]["ours"]["peak_rss_mb"] > 20
+        assert all(report["figures"][key]["cpu_seconds"][side] > 0 for side in ("ours", "stock")), key
     assert report["figures"]["growth"]["from_articles"] == 20
     assert set(report["correctness"]) >= {"ci_rebuild", "one_article_edit", "metadata_edit"}
     # The table is printed, one progress line per step went to stderr, and a wrong rebuild means exit 1.
-    assert "| cold build" in done.stdout and "[bench" in done.stderr
+    assert "| cold build" in done.stdout and "CPU ours / stock" in done.stdout and "[bench" in done.stderr
     assert done.returncode == (0 if report["correct"] else 1), done.stderr[-3000:]

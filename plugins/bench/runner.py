@@ -3,7 +3,9 @@
 Every build runs as its own subprocess (``python3 build_ours.py spec.json`` through ``content_model.build.build``
 for ours, ``python3 -m pelican -s stockconf.py`` for stock Pelican with its ``simple`` theme and no plugins). Wall
 time runs from spawn to exit; peak memory is the largest sum of RSS over the child's whole process tree, sampled
-from ``/proc`` every 50 ms (so worker pools count), and never less than the child's own ``ru_maxrss``.
+from ``/proc`` every 50 ms (so worker pools count), and never less than the child's own ``ru_maxrss``. CPU time
+(user + system) is the child's with every descendant it waited for (``wait4``'s resource usage): on a shared
+2-core machine wall times move by 10-30% within minutes, CPU time much less, so a change is judged by both.
 
 Figures (medians of R runs): cold build, CI rebuild (fresh checkout: every content file's mtime reset; output and
 caches restored; nothing changed), one-article body edit, one-article metadata edit, ``invoke check``, peak memory,
@@ -146,10 +148,11 @@ class Run:
     peak_rss: int  # bytes, summed over the process tree
     returncode: int
     peak_pss: int = 0  # bytes, summed over the process tree
+    cpu_seconds: float = 0.0  # user + system, the process and the descendants it waited for
 
 
 def measure(command: list[str], cwd: Path, env: dict, log: Path) -> Run:
-    """Run ``command`` to completion; wall time, peak RSS of its process tree, exit code."""
+    """Run ``command`` to completion; wall time, peak RSS of its process tree, CPU time, exit code."""
     peak = peak_pss = 0
     done = threading.Event()
     with open(log, "ab") as out:
@@ -173,7 +176,9 @@ def measure(command: list[str], cwd: Path, env: dict, log: Path) -> Run:
         done.set()
         sampler.join()
         process.returncode = os.waitstatus_to_exitcode(status)
-    return Run(seconds, max(peak, usage.ru_maxrss * 1024), process.returncode, peak_pss)
+    # A child's usage as wait4 reports it includes the descendants it waited for (Linux: RUSAGE_BOTH).
+    cpu = usage.ru_utime + usage.ru_stime
+    return Run(seconds, max(peak, usage.ru_maxrss * 1024), process.returncode, peak_pss, cpu)
 
 
 def hash_tree(folder: Path) -> dict[str, str]:
@@ -477,8 +482,10 @@ def summarise(runs: list[Run]) -> dict:
         "seconds": round(statistics.median(r.seconds for r in runs), 3),
         "peak_rss_mb": _mb(statistics.median(r.peak_rss for r in runs)),
         "peak_pss_mb": _mb(statistics.median(r.peak_pss for r in runs)),
+        "cpu_seconds": round(statistics.median(r.cpu_seconds for r in runs), 3),
         "runs": [
-            {"seconds": round(r.seconds, 3), "peak_rss_mb": _mb(r.peak_rss), "peak_pss_mb": _mb(r.peak_pss)}
+            {"seconds": round(r.seconds, 3), "peak_rss_mb": _mb(r.peak_rss), "peak_pss_mb": _mb(r.peak_pss),
+             "cpu_seconds": round(r.cpu_seconds, 3)}
             for r in runs
         ],
     }
@@ -542,7 +549,8 @@ def _run_steps(work: Path, articles: int, runs: int, seed: int, progress: Progre
             if keep_hashes and count > 1 and index < 2:
                 cold_outputs.append(hash_tree(site.output))
             done.append(run)
-            progress(f"{label} ({site.name}, run {index + 1}/{count}): {run.seconds:.2f} s, {_mb(run.peak_rss)} MB")
+            progress(f"{label} ({site.name}, run {index + 1}/{count}): {run.seconds:.2f} s, {_mb(run.peak_rss)} MB, "
+                     f"CPU {run.cpu_seconds:.1f} s")
         return done
 
     steps["cold_build"] = {"stock": summarise(timed("cold build", stock, runs, wipe=True))}
@@ -597,7 +605,8 @@ def _run_steps(work: Path, articles: int, runs: int, seed: int, progress: Progre
                 tail = (logs / "check.log").read_text(encoding="utf-8", errors="replace").splitlines()[-30:]
                 raise BenchFailed(f"`invoke check` failed on the corpus (exit {run.returncode}):\n" + "\n".join(tail))
             check_runs.append(run)
-            progress(f"invoke check (run {index + 1}/{runs}): {run.seconds:.2f} s, {_mb(run.peak_rss)} MB")
+            progress(f"invoke check (run {index + 1}/{runs}): {run.seconds:.2f} s, {_mb(run.peak_rss)} MB, "
+                     f"CPU {run.cpu_seconds:.1f} s")
         steps["check"] = {"ours": summarise(check_runs), "command": command[2:]}
 
     small_ours = OurSite(work, "ours-small", small.root, logs / "ours-small.log", namespace, code)
@@ -633,10 +642,12 @@ def build_report(results: dict, articles: int, runs: int, seed: int) -> dict:
     for key in ("cold_build", "ci_rebuild", "one_article_edit", "metadata_edit"):
         ours = steps[key]["ours"]["seconds"]
         figures[key] = _figure(ours, steps[key]["stock"]["seconds"], "s", ours / stock_cold, key, "stock cold build")
+        figures[key]["cpu_seconds"] = {side: steps[key][side].get("cpu_seconds") for side in ("ours", "stock")}
     check = steps["check"]["ours"]
     figures["check"] = _figure(
         check and check["seconds"], None, "s", check and check["seconds"] / stock_cold, "check", "stock cold build"
     )
+    figures["check"]["cpu_seconds"] = {"ours": check and check.get("cpu_seconds"), "stock": None}
     build_steps = ("cold_build", "ci_rebuild", "one_article_edit", "metadata_edit")
     ours_peak = max(steps[k]["ours"]["peak_rss_mb"] for k in build_steps)
     stock_peak = max(steps[k]["stock"]["peak_rss_mb"] for k in build_steps)
@@ -718,8 +729,17 @@ def _fmt(value, unit: str) -> str:
     return f"{value:.1f} {unit}"
 
 
+def _cpu(figure: dict) -> str:
+    """The CPU column: ours / stock, for the timed figures."""
+    cpu = figure.get("cpu_seconds")
+    if not cpu or cpu.get("ours") is None:
+        return ""
+    stock = cpu.get("stock")
+    return f"{cpu['ours']:.1f} s" + ("" if stock is None else f" / {stock:.1f} s")
+
+
 def table_rows(report: dict) -> list[list[str]]:
-    rows = [["figure", "ours", "stock", "ratio", "target", "result"]]
+    rows = [["figure", "ours", "stock", "ratio", "target", "result", "CPU ours / stock"]]
     for key, label in LABELS.items():
         if key not in report["figures"]:
             continue
@@ -730,12 +750,13 @@ def table_rows(report: dict) -> list[list[str]]:
             target = f"<= {fig['target']:g}x {'stock cold' if 'cold' in fig['target_of'] else 'stock'}"
         result = "n/a" if fig["pass"] is None else ("pass" if fig["pass"] else "FAIL")
         ratio = "" if fig["ratio"] is None else f"{fig['ratio']:.3f}x"
-        rows.append([label, _fmt(fig["ours"], fig["unit"]), _fmt(fig["stock"], fig["unit"]), ratio, target, result])
+        rows.append([label, _fmt(fig["ours"], fig["unit"]), _fmt(fig["stock"], fig["unit"]), ratio, target, result,
+                     _cpu(fig)])
     for key, verdict in report["correctness"].items():
         label = f"{LABELS[key]}: output = cold build" if key != "reproducible" else "two cold builds: same output"
         count = verdict["changed_count"] + verdict["missing_count"] + verdict["extra_count"]
         rows.append([label, "identical" if verdict["identical"] else f"{count} files differ", "", "", "identical",
-                     "pass" if verdict["identical"] else "FAIL"])
+                     "pass" if verdict["identical"] else "FAIL", ""])
     return rows
 
 
