@@ -166,6 +166,17 @@ def test_invoke_bench_runs_end_to_end_and_writes_every_figure(tmp_path):
         assert report["figures"][key]["stock"] > 0
         assert report["steps"][key]["ours"]["peak_rss_mb"] > 20
         assert all(report["figures"][key]["cpu_seconds"][side] > 0 for side in ("ours", "stock")), key
+    # Each step's builds took the way meant for it, and a full build reports every stage.
+    ways = {key: report["steps"][key]["ours"]["stages"]["path"]
+            for key in ("cold_build", "ci_rebuild", "one_article_edit", "metadata_edit")}
+    assert ways == {"cold_build": "full build", "ci_rebuild": "last output restored",
+                    "one_article_edit": "body-edit path", "metadata_edit": "full build"}
+    cold = report["steps"]["cold_build"]["ours"]
+    assert list(cold["stages"]["stages"]) == ["startup", "reading articles", "contexts", "article pages",
+                                              "other pages and feeds", "finishing"]
+    assert 0 < sum(cold["stages"]["stages"].values()) <= cold["seconds"]
+    assert list(report["steps"]["one_article_edit"]["ours"]["stages"]["stages"]) == ["whole build"]
+    assert "| way taken" in done.stdout
     assert report["figures"]["growth"]["from_articles"] == 20
     assert set(report["correctness"]) >= {"ci_rebuild", "one_article_edit", "metadata_edit"}
     # The table is printed, one progress line per step went to stderr, and a wrong rebuild means exit 1.

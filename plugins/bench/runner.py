@@ -5,7 +5,8 @@ for ours, ``python3 -m pelican -s stockconf.py`` for stock Pelican with its ``si
 time runs from spawn to exit; peak memory is the largest sum of RSS over the child's whole process tree, sampled
 from ``/proc`` every 50 ms (so worker pools count), and never less than the child's own ``ru_maxrss``. CPU time
 (user + system) is the child's with every descendant it waited for (``wait4``'s resource usage): on a shared
-2-core machine wall times move by 10-30% within minutes, CPU time much less, so a change is judged by both.
+2-core machine wall times move by 10-30% within minutes, CPU time much less, so a change is judged by both. Each of
+our builds also reports the way it took and how long each stage took (``content_model.build.StageClock``).
 
 Figures (medians of R runs): cold build, CI rebuild (fresh checkout: every content file's mtime reset; output and
 caches restored; nothing changed), one-article body edit, one-article metadata edit, ``invoke check``, peak memory,
@@ -16,6 +17,7 @@ growth from N/10 to N articles, article page weight, and `invoke livereload`'s s
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import gzip
@@ -77,7 +79,8 @@ spec = json.load(open(sys.argv[1], encoding="utf-8"))
 sys.path.insert(0, spec["plugins"])
 from content_model.build import BuildFailed, build
 try:
-    build(spec["settings"], spec["overrides"], fatal=spec["fatal"], process_ends=True)  # as `invoke build` does
+    build(spec["settings"], spec["overrides"], fatal=spec["fatal"], process_ends=True,  # as `invoke build` does
+          timeline=spec.get("timeline"))
 except BuildFailed:
     sys.exit(1)
 '''
@@ -149,6 +152,7 @@ class Run:
     returncode: int
     peak_pss: int = 0  # bytes, summed over the process tree
     cpu_seconds: float = 0.0  # user + system, the process and the descendants it waited for
+    stages: dict | None = None  # our builds: the way taken and each stage's seconds (content_model.build.StageClock)
 
 
 def measure(command: list[str], cwd: Path, env: dict, log: Path) -> Run:
@@ -350,10 +354,11 @@ class OurSite(Site):
             **cache_overrides(self.cache, namespace),
         }
         self.spec = self.base / "build.json"
+        self.timeline = self.base / "timeline.json"
         self.spec.write_text(
             json.dumps(
                 {"plugins": str(code / "plugins"), "settings": str(code / SETTINGS_FILE), "overrides": self.overrides,
-                 "fatal": "errors"},
+                 "fatal": "errors", "timeline": str(self.timeline)},
                 indent=1,
             ),
             encoding="utf-8",
@@ -364,6 +369,13 @@ class OurSite(Site):
 
     def command(self) -> list[str]:
         return [sys.executable, str(self.script), str(self.spec)]
+
+    def build(self) -> Run:
+        self.timeline.unlink(missing_ok=True)
+        run = super().build()
+        with contextlib.suppress(OSError, ValueError):
+            run.stages = json.loads(self.timeline.read_text(encoding="utf-8"))
+        return run
 
 
 class StockSite(Site):
@@ -477,8 +489,20 @@ def _mb(value: int) -> float:
     return round(value / 2**20, 1)
 
 
-def summarise(runs: list[Run]) -> dict:
+def summarise_stages(runs: list[Run]) -> dict | None:
+    """The way our builds took and the median seconds of each stage, when every run took the same way."""
+    reports = [run.stages for run in runs]
+    if not reports or any(report is None for report in reports) or len({r["path"] for r in reports}) != 1:
+        return None if not any(reports) else {"path": "mixed", "runs": reports}
+    names = list(dict.fromkeys(name for report in reports for name in report["stages"]))
     return {
+        "path": reports[0]["path"],
+        "stages": {name: round(statistics.median(r["stages"].get(name, 0.0) for r in reports), 3) for name in names},
+    }
+
+
+def summarise(runs: list[Run]) -> dict:
+    summary = {
         "seconds": round(statistics.median(r.seconds for r in runs), 3),
         "peak_rss_mb": _mb(statistics.median(r.peak_rss for r in runs)),
         "peak_pss_mb": _mb(statistics.median(r.peak_pss for r in runs)),
@@ -489,6 +513,10 @@ def summarise(runs: list[Run]) -> dict:
             for r in runs
         ],
     }
+    stages = summarise_stages(runs)
+    if stages:
+        summary["stages"] = stages
+    return summary
 
 
 def touch_all(folder: Path) -> None:
@@ -760,20 +788,43 @@ def table_rows(report: dict) -> list[list[str]]:
     return rows
 
 
-def format_table(report: dict, markdown: bool = True) -> str:
-    rows = table_rows(report)
+def _table(rows: list[list[str]], markdown: bool = True) -> str:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = []
     for index, row in enumerate(rows):
         lines.append("| " + " | ".join(cell.ljust(width) for cell, width in zip(row, widths)) + " |")
         if index == 0 and markdown:
             lines.append("|" + "|".join("-" * (width + 2) for width in widths) + "|")
+    return "\n".join(lines)
+
+
+def format_table(report: dict, markdown: bool = True) -> str:
     head = (
         f"{report['articles']} articles, median of {report['runs']} run(s), {report['machine']['cpus']} CPUs, "
         f"Pelican {report['machine']['pelican']}, output files: ours {report['output_files']['ours']}, "
         f"stock {report['output_files']['stock']}"
     )
-    return head + "\n\n" + "\n".join(lines)
+    return head + "\n\n" + _table(table_rows(report), markdown)
+
+
+STAGE_STEPS = {"cold_build": "cold build", "ci_rebuild": "CI rebuild", "one_article_edit": "one-article edit",
+               "metadata_edit": "metadata edit"}
+
+
+def format_stages(report: dict, markdown: bool = True) -> str:
+    """Where our builds' time goes: the way each step's builds took and the median seconds of each stage
+    (``content_model.build.STAGES``); empty when no build reported its stages."""
+    columns = [(key, report["steps"].get(key, {}).get("ours", {}).get("stages")) for key in STAGE_STEPS]
+    columns = [(key, stages) for key, stages in columns if stages and "stages" in stages]
+    if not columns:
+        return ""
+    names = list(dict.fromkeys(name for _key, stages in columns for name in stages["stages"]))
+    rows = [["our build's stages (median s)", *(STAGE_STEPS[key] for key, _stages in columns)],
+            ["way taken", *(stages["path"] for _key, stages in columns)]]
+    for name in names:
+        rows.append([name, *(f"{stages['stages'][name]:.2f}" if name in stages["stages"] else ""
+                             for _key, stages in columns)])
+    return _table(rows, markdown)
 
 
 def describe_differences(report: dict) -> str:
@@ -814,6 +865,9 @@ def main(articles: int = 10_000, runs: int = 3, json_path: str | None = None, se
         return 1
     report = build_report(results, articles, runs, seed)
     print(format_table(report))
+    stages = format_stages(report)
+    if stages:
+        print("\n" + stages)
     for note in report["notes"]:
         print(f"note: {note}")
     if json_path:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import json
 import logging
+import os
 import sys
+import time
 from pathlib import Path
 
 from .model import ContentError
@@ -15,6 +18,59 @@ logger = logging.getLogger(__name__)
 
 class BuildFailed(Exception):
     """The build stopped; the reason has been printed."""
+
+
+# The stages of a full build, each ending when Pelican sends its signal (``build(timeline=...)``, for
+# ``invoke bench``): (signal, stage).
+STAGES = (
+    ("initialized", "startup"),  # settings, the last output checked, plugins loaded
+    ("article_generator_finalized", "reading articles"),  # from Pelican's cache when unchanged
+    ("all_generators_finalized", "contexts"),  # listings, terms, related stories, share data
+    ("article_writer_finalized", "article pages"),
+    ("finalized", "other pages and feeds"),
+)
+FINISHING = "finishing"  # search index, sitemaps, the snapshot, the last output's removal
+
+
+class StageClock:
+    """When a build reaches each of ``STAGES``, measured in this process (not the pre-rendering child, which sends
+    signals of its own). A receiver connected before Pelican loads the plugins runs before theirs: the plugins' work
+    at a signal counts in the stage after it."""
+
+    def __init__(self) -> None:
+        from pelican import signals
+
+        self.start = time.perf_counter()
+        self.marks: dict[str, float] = {}
+        self.pid = os.getpid()
+        self.receivers = []
+        for name, stage in STAGES:
+            receiver = self._marker(stage)
+            getattr(signals, name).connect(receiver, weak=False)
+            self.receivers.append((getattr(signals, name), receiver))
+
+    def _marker(self, stage: str):
+        def mark(*_args, **_kwargs) -> None:
+            if os.getpid() == self.pid and stage not in self.marks:
+                self.marks[stage] = time.perf_counter()
+
+        return mark
+
+    def write(self, path: str | Path, taken: str) -> None:
+        """Write ``{"path": taken, "seconds": ..., "stages": {stage: seconds}}``: the stages a full build reached,
+        or the whole build as one (the body-edit path sends Pelican's ``initialized`` for its reading, no more)."""
+        for signal, receiver in self.receivers:
+            signal.disconnect(receiver)
+        end = time.perf_counter()
+        stages, previous = {}, self.start
+        if taken == "full build":
+            for _name, stage in STAGES:
+                if stage in self.marks:
+                    stages[stage] = round(self.marks[stage] - previous, 3)
+                    previous = self.marks[stage]
+        stages[FINISHING if stages else "whole build"] = round(end - previous, 3)
+        report = {"path": taken, "seconds": round(end - self.start, 3), "stages": stages}
+        Path(path).write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
 
 
 class _PlainFormatter(logging.Formatter):
@@ -77,11 +133,14 @@ def read_build_settings(settings_file: str | Path, overrides: dict | None = None
 
 
 def build(settings_file: str | Path, overrides: dict | None = None, fatal: str = "errors", verbose: bool = False,
-          process_ends: bool = False):
+          process_ends: bool = False, timeline: str | Path | None = None):
     """Build the site; raise BuildFailed after printing why. Returns the Pelican settings used. ``process_ends``:
-    the process ends soon after (the command line), so what the build made is left for the exit (``heap``)."""
+    the process ends soon after (the command line), so what the build made is left for the exit (``heap``).
+    ``timeline``: a file to write the way the build took and the time of each stage to (``StageClock``)."""
     from pelican import Pelican
 
+    clock = StageClock() if timeline else None
+    taken = "failed"
     configure_logging(fatal, verbose)
     warnings = WarningCounter()
     logging.getLogger().addHandler(warnings)
@@ -91,7 +150,11 @@ def build(settings_file: str | Path, overrides: dict | None = None, fatal: str =
         if snapshot:
             last = snapshot.load_manifest(settings)
             inputs = snapshot.read_inputs(settings, last)
-            if snapshot.restore(settings, inputs.fingerprint, last) or quick.apply_body_edit(settings, inputs, last):
+            if snapshot.restore(settings, inputs.fingerprint, last):
+                taken = "last output restored"
+                return settings
+            if quick.apply_body_edit(settings, inputs, last):
+                taken = "body-edit path"
                 return settings
             reset_log_limits()  # the body-edit path may have read (and held back) what this build will report
             from .reader import known_digests
@@ -103,6 +166,7 @@ def build(settings_file: str | Path, overrides: dict | None = None, fatal: str =
         if snapshot and not warnings.count:
             # only a build without a single warning may stand in for a later, possibly stricter, one
             snapshot.save(settings, inputs, quick.RECORDER.state(), previous=last)
+        taken = "full build"
     except ContentError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
@@ -124,6 +188,9 @@ def build(settings_file: str | Path, overrides: dict | None = None, fatal: str =
 
         end_pool(wait=False)  # a build stopped at an error may have started a batch it never took in
         finish_discarding()
+        if clock:
+            with contextlib.suppress(OSError):  # a report of its stages never fails a build
+                clock.write(timeline, taken)
         if process_ends:
             leave_for_exit()
         else:
