@@ -107,16 +107,20 @@ def test_compare_trees_names_changed_missing_and_extra_files():
     assert runner.compare_trees({"a": "1"}, {"a": "1"})["identical"]
 
 
+def measure_in_a_child(tmp_path, child_code: str) -> runner.Run:
+    """``runner.measure`` of a Python process that only waits for a child running ``child_code``."""
+    code = f"import subprocess, sys\nsubprocess.run([sys.executable, '-c', {child_code!r}])\n"
+    run = runner.measure([sys.executable, "-c", code], tmp_path, runner.child_env(), tmp_path / "log")
+    assert run.returncode == 0
+    return run
+
+
 def test_peak_memory_counts_the_whole_process_tree(tmp_path):
     # The parent stays small; its child holds 200 MB. Only tree-wide sampling sees the child's memory
     # while the parent runs (the parent's own ru_maxrss would say ~10 MB).
-    code = (
-        "import subprocess, sys\n"
-        "subprocess.run([sys.executable, '-c', "
-        "'import time; block = bytearray(200 * 2**20); block[::4096] = b\"x\" * len(block[::4096]); time.sleep(0.6)'])\n"
+    run = measure_in_a_child(
+        tmp_path, 'import time; block = bytearray(200 * 2**20); block[::4096] = b"x" * len(block[::4096]); time.sleep(0.6)'
     )
-    run = runner.measure([sys.executable, "-c", code], tmp_path, runner.child_env(), tmp_path / "log")
-    assert run.returncode == 0
     assert run.peak_rss >= 200 * 2**20
     assert run.peak_pss >= 190 * 2**20  # the child's pages are its own, so PSS sees them too
     assert run.seconds >= 0.6
@@ -124,13 +128,7 @@ def test_peak_memory_counts_the_whole_process_tree(tmp_path):
 
 def test_cpu_time_counts_the_descendants_the_build_waited_for(tmp_path):
     # The parent only waits; its child burns 0.6 s of CPU (a build's forked child and worker pools).
-    code = (
-        "import subprocess, sys\n"
-        "subprocess.run([sys.executable, '-c', "
-        "'import time\\nwhile time.process_time() < 0.6: pass'])\n"
-    )
-    run = runner.measure([sys.executable, "-c", code], tmp_path, runner.child_env(), tmp_path / "log")
-    assert run.returncode == 0
+    run = measure_in_a_child(tmp_path, "import time\nwhile time.process_time() < 0.6: pass")
     assert run.cpu_seconds >= 0.6
     summary = runner.summarise([run])
     assert summary["cpu_seconds"] == round(run.cpu_seconds, 3) == summary["runs"][0]["cpu_seconds"]

@@ -30,12 +30,14 @@ STAGES = (
     ("finalized", "other pages and feeds"),
 )
 FINISHING = "finishing"  # search index, sitemaps, the snapshot, the last output's removal
+# The ways a build can take (``StageClock.write``).
+FULL_BUILD, RESTORED, BODY_EDIT, FAILED = "full build", "last output restored", "body-edit path", "failed"
 
 
 class StageClock:
     """When a build reaches each of ``STAGES``, measured in this process (not the pre-rendering child, which sends
-    signals of its own). A receiver connected before Pelican loads the plugins runs before theirs: the plugins' work
-    at a signal counts in the stage after it."""
+    signals of its own). Its receivers, connected before Pelican loads the plugins, run before theirs in a fresh
+    process (the benchmark's builds): the plugins' work at a signal counts in the stage after it."""
 
     def __init__(self) -> None:
         from pelican import signals
@@ -63,7 +65,7 @@ class StageClock:
             signal.disconnect(receiver)
         end = time.perf_counter()
         stages, previous = {}, self.start
-        if taken == "full build":
+        if taken == FULL_BUILD:
             for _name, stage in STAGES:
                 if stage in self.marks:
                     stages[stage] = round(self.marks[stage] - previous, 3)
@@ -140,7 +142,7 @@ def build(settings_file: str | Path, overrides: dict | None = None, fatal: str =
     from pelican import Pelican
 
     clock = StageClock() if timeline else None
-    taken = "failed"
+    taken = FAILED
     configure_logging(fatal, verbose)
     warnings = WarningCounter()
     logging.getLogger().addHandler(warnings)
@@ -151,10 +153,10 @@ def build(settings_file: str | Path, overrides: dict | None = None, fatal: str =
             last = snapshot.load_manifest(settings)
             inputs = snapshot.read_inputs(settings, last)
             if snapshot.restore(settings, inputs.fingerprint, last):
-                taken = "last output restored"
+                taken = RESTORED
                 return settings
             if quick.apply_body_edit(settings, inputs, last):
-                taken = "body-edit path"
+                taken = BODY_EDIT
                 return settings
             reset_log_limits()  # the body-edit path may have read (and held back) what this build will report
             from .reader import known_digests
@@ -166,7 +168,7 @@ def build(settings_file: str | Path, overrides: dict | None = None, fatal: str =
         if snapshot and not warnings.count:
             # only a build without a single warning may stand in for a later, possibly stricter, one
             snapshot.save(settings, inputs, quick.RECORDER.state(), previous=last)
-        taken = "full build"
+        taken = FULL_BUILD
     except ContentError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
