@@ -4,9 +4,9 @@ Every build runs as its own subprocess (``python3 build_ours.py spec.json`` thro
 for ours, ``python3 -m pelican -s stockconf.py`` for stock Pelican with its ``simple`` theme and no plugins). Wall
 time runs from spawn to exit; peak memory is the largest sum of RSS over the child's whole process tree, sampled
 from ``/proc`` every 50 ms (so worker pools count), and never less than the child's own ``ru_maxrss``. CPU time
-(user + system) is the child's with every descendant it waited for (``wait4``'s resource usage): on a shared
-2-core machine wall times move by 10-30% within minutes, CPU time much less, so a change is judged by both. Each of
-our builds also reports the way it took and how long each stage took (``content_model.build.StageClock``).
+(user + system) is the child's with every descendant it waited for (``wait4``'s resource usage): the work done,
+apart from waiting and from how well the cores were used. Each of our builds also reports the way it took and how
+long each stage took (``content_model.build.StageClock``).
 
 Figures (medians of R runs): cold build, CI rebuild (fresh checkout: every content file's mtime reset; output and
 caches restored; nothing changed), one-article body edit, one-article metadata edit, ``invoke check``, peak memory,
