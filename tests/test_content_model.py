@@ -364,6 +364,48 @@ def test_each_article_file_is_stamped_once_a_build_by_the_reader_cache_alone(tmp
     assert "Story 0, retitled" in second.read("2026/03/story-0/index.html")
 
 
+def test_the_reader_cache_is_saved_once_the_site_is_written_and_by_a_build_that_stopped(tmp_path, monkeypatch):
+    """``lean.save_reader_cache_after_writing``: Pelican's pickler leaves a UTF-8 copy in every non-ASCII body it
+    saves, so the articles' reader cache is saved after the last page and the search index, not before the pages
+    (the writing process and its forked child would hold the copies). A build stopped by a content error still
+    saves what it read: the next build reads only the file that was fixed."""
+    from pelican.cache import FileDataCacher, FileStampDataCacher
+
+    saves = []
+    original = FileDataCacher.save_cache
+
+    def noting(self):
+        if self._cache_path.endswith("ArticlesGenerator-Readers"):
+            output = tmp_path / "output"
+            saves.append(((output / "zh/2026/03/story-2/index.html").is_file(), (output / "pagefind").is_dir()))
+        return original(self)
+
+    monkeypatch.setattr(FileDataCacher, "save_cache", noting)
+    files = {f"articles/story-{n}.md": article(title=f"故事 {n}", slug=f"story-{n}", lang="zh") for n in range(3)}
+    make_site(tmp_path, files)
+    assert saves == [(True, True)]
+
+    saves.clear()
+    files["articles/story-0.md"] = article(title="故事 0", slug="story-0", lang="zh", date="not a date")
+    with pytest.raises(SiteBuildError):
+        make_site(tmp_path, files)
+    assert len(saves) == 1
+
+    read = []
+    stamped = FileStampDataCacher.get_cached_data
+
+    def reading(self, filename, default=None):
+        found = stamped(self, filename, default)
+        if found is default:
+            read.append(os.path.basename(filename))
+        return found
+
+    monkeypatch.setattr(FileStampDataCacher, "get_cached_data", reading)
+    files["articles/story-0.md"] = article(title="故事 0 (改)", slug="story-0", lang="zh")
+    make_site(tmp_path, files)
+    assert "story-1.md" not in read and "story-2.md" not in read and "story-0.md" in read
+
+
 def test_a_generator_that_keeps_its_own_cache_is_left_alone():
     from types import SimpleNamespace
 

@@ -228,12 +228,18 @@ def on_readers_init(readers) -> None:
 
 def on_article_generator_init(generator) -> None:
     from .heap import pause_while_reading
-    from .lean import skip_unused_generator_cache, skip_unwritten_term_pages, use_linear_translations
+    from .lean import (
+        save_reader_cache_after_writing,
+        skip_unused_generator_cache,
+        skip_unwritten_term_pages,
+        use_linear_translations,
+    )
     from .reader import stamp_with_known_digests
     from .terms import TERM_CLASSES
 
     pause_while_reading()
     stamp_with_known_digests(generator.readers)
+    save_reader_cache_after_writing(generator.readers)
     skip_unwritten_term_pages(generator)
     skip_unused_generator_cache(generator)
     use_linear_translations()

@@ -185,9 +185,11 @@ def build(settings_file: str | Path, overrides: dict | None = None, fatal: str =
     finally:
         logging.getLogger().removeHandler(warnings)
         from .heap import leave_for_exit, release
+        from .lean import save_reader_caches
         from .output import finish_discarding
         from .workers import end_pool
 
+        save_reader_caches()  # what a stopped build read is not read again
         end_pool(wait=False)  # a build stopped at an error may have started a batch it never took in
         finish_discarding()
         if clock:
