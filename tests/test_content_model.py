@@ -406,6 +406,39 @@ def test_the_reader_cache_is_saved_once_the_site_is_written_and_by_a_build_that_
     assert "story-1.md" not in read and "story-2.md" not in read and "story-0.md" in read
 
 
+def test_a_date_is_formatted_once_per_format_as_pelican_formats_it(monkeypatch):
+    """``lean.format_dates_once``: the same text as Pelican's ``strftime`` for every date, time zone and format
+    (two instants equal in UTC but in other zones are not one key), and Pelican's formatting runs once per date
+    and format."""
+    from zoneinfo import ZoneInfo
+
+    from pelican import utils
+
+    from content_model.lean import format_dates_once
+
+    format_dates_once()
+    calls = []
+    pelicans = utils.strftime
+
+    def counting(date, fmt):
+        calls.append((date, fmt))
+        return pelicans(date, fmt)
+
+    monkeypatch.setattr(utils, "strftime", counting)
+    shanghai = utils.SafeDatetime(2031, 5, 3, 10, 30, tzinfo=ZoneInfo("Asia/Shanghai"))
+    same_instant = utils.SafeDatetime(2031, 5, 3, 2, 30, tzinfo=ZoneInfo("UTC"))
+    naive = utils.SafeDatetime(2031, 5, 3, 10, 30)
+    assert shanghai == same_instant
+    for date in (shanghai, same_instant, naive):
+        for fmt in ("%Y-%m-%d %H:%M", "%-d %B %Y, %H:%M %Z", "%a %-m/%-d"):
+            expected = pelicans(date, fmt)
+            assert date.strftime(fmt) == expected and f"{date:{fmt}}" == expected
+    assert len(calls) == 9
+    assert shanghai.strftime("%H:%M %Z") == "10:30 CST" and same_instant.strftime("%H:%M %Z") == "02:30 UTC"
+    assert naive.strftime("%Y", safe=False) == "2031"  # not Pelican's formatting, not memoised
+    assert len(calls) == 11
+
+
 def test_a_generator_that_keeps_its_own_cache_is_left_alone():
     from types import SimpleNamespace
 
@@ -636,15 +669,22 @@ def test_a_bodys_digest_changes_with_the_body_shown_and_leaves_making_it_to_peli
         signals.all_generators_finalized.disconnect(hold)
     note, plan, image = held["note"], held["plan"], held["map.png"]
 
-    def digest(siteurl=""):
+    def digest(siteurl="", kept=False):
         forget_content(note, siteurl)
+        if not kept:  # as in a new build: the digest of the body with its targets, kept while the site is written
+            note.__dict__.pop("_shown_body_links", None)
         value = shown_body_digest(note, siteurl)
         return value, (note, siteurl) in Content.get_content.cache
 
     first, made = digest()
     assert first.startswith("links:") and not made
     assert digest() == (first, False)
-    assert digest("..")[0] != first  # another page's position
+    elsewhere = digest("..")[0]
+    assert elsewhere != first  # another page's position
+    walks = []
+    monkeypatch.setattr(type(note), "_get_intrasite_link_regex", lambda self: walks.append(self) or re.compile("x^"))
+    assert digest("..", kept=True)[0] == elsewhere and digest(kept=True)[0] == first and not walks
+    monkeypatch.undo()
     for target, moved in ((plan, "2026/03/the-plan/"), (image, "images/moved-map.png")):
         shown = note.get_content("")
         target.__dict__.pop("_frozen_url", None)  # content_model's URL computed once (frozen_class)

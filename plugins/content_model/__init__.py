@@ -21,7 +21,8 @@ Adds:
   articles. A summary given in the metadata is read from there.
 - work Pelican does in every build that this site never uses, skipped (``article_generator_init``, ``lean``): its
   own tag, category and author pages, its generator-level cache's file stamps, its quadratic search for
-  translations;
+  translations, its formatting of a date again at every ask; its reader cache saved after the pages are written,
+  not before (memory);
 - with ``PORTAL_CLEAN_OUTPUT``, an output folder emptied by moving the last build's files aside at
   ``all_generators_finalized`` and deleting what was not taken back at ``finalized`` (``output``).
 
@@ -86,6 +87,7 @@ class BuildState:
         # Output files that show summaries otherwise: an edited summary then needs a full build.
         self.summaries_unknown: set[str] = set()
         self.relative_sources: dict[str, str] = {}  # source_path -> content-relative path (``relative_source``)
+        self.writing = False  # every generator has its context, every URL is final (``all_generators_finalized``)
 
 
 STATE = BuildState()
@@ -229,6 +231,7 @@ def on_readers_init(readers) -> None:
 def on_article_generator_init(generator) -> None:
     from .heap import pause_while_reading
     from .lean import (
+        format_dates_once,
         save_reader_cache_after_writing,
         skip_unused_generator_cache,
         skip_unwritten_term_pages,
@@ -243,6 +246,7 @@ def on_article_generator_init(generator) -> None:
     skip_unwritten_term_pages(generator)
     skip_unused_generator_cache(generator)
     use_linear_translations()
+    format_dates_once()
     global STATE
     STATE = BuildState()
     registries = model.load_registries(content_root(generator.settings))
@@ -359,6 +363,7 @@ def on_all_generators_finalized(generators) -> None:
 
         set_aside(Path(settings["OUTPUT_PATH"]), settings.get("OUTPUT_RETENTION", []))
     freeze_urls(generators)
+    STATE.writing = True
 
 
 def on_article_generator_finalized(generator) -> None:
@@ -421,28 +426,44 @@ def shown_body_digest(content, siteurl: str) -> str:
     resolved (most pages of a metadata edit; every feed item). Anything else takes Pelican's way, and the digest is
     that of the body it makes: an ``{attach}`` link (which moves the file it names), a target Pelican would look for
     again or warn about (so the warning is logged by every build, as before), another indicator, content without a
-    context."""
+    context.
+
+    Once the site is being written (every URL final), the digest of the body with its links' targets is kept with
+    the article for the next ask: its page and each feed carrying it ask with their own ``siteurl``."""
     raw = content._get_content() if hasattr(content, "_get_content") else content._content
-    context = content._context
-    parts = [siteurl, str(content.settings["RELATIVE_URLS"])]
-    if raw and context is not None:
-        for match in content._get_intrasite_link_regex().finditer(raw):
-            key = RESOLVED_LINKS.get(match.group("what"))
-            path = urlparse(match.group("value")).path if key else ""
-            if path.startswith("/"):
-                path = path[1:]
-            elif key:
-                path = content.get_relative_source_path(os.path.join(content.relative_dir, path))
-            target = context[key].get(path) if key else None
-            if target is None:
-                break
-            parts.append(target.url)
-        else:
-            parts.append(raw)
-            return "links:" + hashlib.blake2b("\x1f".join(parts).encode("utf-8", "surrogatepass"),
-                                              digest_size=20).hexdigest()
+    known = content.__dict__.get("_shown_body_links")
+    if known is None or known[0] is not raw:
+        known = (raw, _body_links_digest(content, raw))
+        if STATE.writing:
+            content.__dict__["_shown_body_links"] = known
+    if known[1] is not None:
+        return "links:" + _digest("\x1f".join((siteurl, str(content.settings["RELATIVE_URLS"]), known[1])))
     shown = content.get_content(siteurl) or ""
-    return "shown:" + hashlib.blake2b(shown.encode("utf-8", "surrogatepass"), digest_size=20).hexdigest()
+    return "shown:" + _digest(shown)
+
+
+def _body_links_digest(content, raw: str | None) -> str | None:
+    """The body as read and its resolved links' target URLs, digested; None when Pelican must make the body."""
+    context = content._context
+    if not raw or context is None:
+        return None
+    targets = []
+    for match in content._get_intrasite_link_regex().finditer(raw):
+        key = RESOLVED_LINKS.get(match.group("what"))
+        path = urlparse(match.group("value")).path if key else ""
+        if path.startswith("/"):
+            path = path[1:]
+        elif key:
+            path = content.get_relative_source_path(os.path.join(content.relative_dir, path))
+        target = context[key].get(path) if key else None
+        if target is None:
+            return None
+        targets.append(target.url)
+    return _digest("\x1f".join((*targets, raw)))
+
+
+def _digest(text: str) -> str:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=20).hexdigest()
 
 
 def write_article_page(generator, writer, article) -> None:

@@ -7,7 +7,8 @@ Each was measured on the benchmark's 10,000-article corpus, in one core's phase 
 - ``skip_unused_generator_cache``: the generator-level content cache's file stamps when the cache is kept at the
   reader level (two reads and hashes of every content file: 0.6 s);
 - ``process_translations``: Pelican's, whose last step looks each article up in a list of the others (O(N²):
-  0.6 s).
+  0.6 s);
+- ``format_dates_once``: each date formatted by Pelican once per format, not at every ask (1 to 1.5 s).
 
 And one cost in memory: ``save_reader_cache_after_writing``, Pelican's reader cache saved at the end of the build
 rather than before the pages are written (35 MB held by the writing process, and again by the pre-rendering child
@@ -120,3 +121,38 @@ def save_reader_caches(*_sender) -> None:
     """Save the reader caches of the build in progress that Pelican asked to save (a no-op once saved)."""
     while _UNSAVED_READER_CACHES:
         _UNSAVED_READER_CACHES.pop(0)()
+
+
+# Dates as Pelican's ``SafeDatetime.strftime`` formats them, by date, time zone, fold, format and LC_TIME locale.
+_FORMATTED_DATES: dict[tuple, str] = {}
+_FORMATTED_DATES_MAX = 200_000
+
+
+def format_dates_once() -> None:
+    """Pelican formats each article's date through ``SafeDatetime.strftime`` (a regular expression and a loop over
+    the format's directives: 13 us here) for its ``locale_date`` and again for each ``{date:%Y}`` of its URL and
+    save-as settings, every time either is asked for before the URLs are final: 12 asks per article, 120,000 a
+    build at 10,000 articles, for three formats. Each date is formatted once per format (the result depends on
+    nothing else but the time zone, the fold and the ``LC_TIME`` locale, all in the key)."""
+    import locale
+
+    from pelican.utils import SafeDatetime
+
+    if getattr(SafeDatetime.strftime, "formats_once", False):
+        return
+    pelicans = SafeDatetime.strftime
+
+    def strftime(self, fmt, safe=True):
+        if not safe:
+            return pelicans(self, fmt, safe)
+        key = (self, self.tzinfo, self.fold, fmt, locale.setlocale(locale.LC_TIME))
+        formatted = _FORMATTED_DATES.get(key)
+        if formatted is None:
+            if len(_FORMATTED_DATES) >= _FORMATTED_DATES_MAX:
+                _FORMATTED_DATES.clear()
+            formatted = _FORMATTED_DATES[key] = pelicans(self, fmt, safe)
+        return formatted
+
+    strftime.formats_once = True
+    strftime.__doc__ = pelicans.__doc__
+    SafeDatetime.strftime = strftime
