@@ -359,9 +359,10 @@ def on_all_generators_finalized(generators) -> None:
         output = Path(settings["OUTPUT_PATH"]).resolve()
         if output == content_root(settings) or content_root(settings).is_relative_to(output):
             raise ValueError(f"OUTPUT_PATH {output} contains the content folder; refusing to empty it")
-        from .output import set_aside
+        from .output import set_aside, use_known_folders
 
         set_aside(Path(settings["OUTPUT_PATH"]), settings.get("OUTPUT_RETENTION", []))
+        use_known_folders()
     freeze_urls(generators)
     STATE.writing = True
 
