@@ -829,6 +829,30 @@ def test_a_digest_reads_every_own_attribute_whatever_order_they_were_set_in():
     assert digest(count=3, note="a", _plumbing=1) == first
 
 
+def test_a_pages_own_article_values_digest_as_memoised_values_do():
+    """``Fingerprinter.own_value`` (the page's own article's attributes, not memoised) gives what ``value`` gives at
+    the same depth for every kind of attribute: scalars by their value, lists and dicts of terms, dataclasses."""
+    import dataclasses
+    import datetime as dt
+
+    from markupsafe import Markup
+
+    from content_model.terms import Topic
+    from incremental import Fingerprinter
+
+    @dataclasses.dataclass
+    class Box:
+        label: str
+        terms: list
+
+    topic = Topic("Public transport", {"TOPIC_URL": "topics/{slug}/"}, slug="public-transport")
+    values = ["Lanhai opens metro line 4", "x" * 100, Markup("<b>4</b>"), 3, 2.5, None, True,
+              dt.datetime(2026, 3, 18, 9, 30), [topic], {"topics": [topic], "count": 2}, Box("b", [topic, "t"])]
+    own = [Fingerprinter().own_value(value) for value in values]
+    assert own == [Fingerprinter().value(value, 1) for value in values]
+    assert len(set(own)) == len(values)
+
+
 def test_objects_digested_by_their_repr_hold_only_plain_values(tmp_path):
     """``__fingerprint__`` (repr as the whole state) is safe only while every field is a plain value: a term or an
     article inside would be keyed by a repr that does not change when what it shows does (a stale page)."""
