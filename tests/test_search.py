@@ -967,3 +967,19 @@ def test_the_early_run_waits_for_the_builds_busy_helpers_before_running_pagefind
         early.kill()
     assert sorted(json.loads(out)) == ["en-2024", "primary", "zh-cn-2024"]
     assert len(list((cache / "shards").iterdir())) == 3
+
+
+def test_the_early_runs_process_does_not_import_pelican():
+    """The early run (``search/early.py``) runs beside the build's two processes, at the build's peak of memory: it
+    imports the search plugin's index code without Pelican, Jinja, Markdown or Pillow (20 MB)."""
+    import subprocess
+    import sys
+
+    from tests.support.sites import REPO_ROOT
+
+    imported = subprocess.run(
+        [sys.executable, "-c", "import json, sys, search.early; print(json.dumps(sorted(sys.modules)))"],
+        cwd=REPO_ROOT / "plugins", capture_output=True, text=True, check=True,
+    )
+    modules = {name.split(".")[0] for name in json.loads(imported.stdout)}
+    assert "search" in modules and not modules & {"pelican", "jinja2", "markdown", "PIL", "docutils"}

@@ -31,7 +31,7 @@ on one core: that run only fills the cache of unit bundles. The run at ``finaliz
 output and runs Pagefind for any unit not cached by then or whose pages changed since, so the index is the same
 whatever was written by then.
 
-Signals: ``get_generators`` (returns ``SearchPageGenerator``), ``article_writer_finalized`` (starts indexing),
+Signals: ``get_generators`` (returns ``pages.SearchPageGenerator``), ``article_writer_finalized`` (starts indexing),
 ``finalized`` (indexes).
 """
 
@@ -58,10 +58,6 @@ from dataclasses import dataclass
 from importlib import metadata
 from itertools import chain
 from pathlib import Path
-from urllib.parse import urlsplit
-
-from pelican import signals
-from pelican.generators import Generator
 
 from content_model.output import files_under, link_file, link_tree, write_atomically
 from content_model.workers import busy_helpers, process_ended, usable_cores
@@ -102,36 +98,6 @@ def search_settings(settings: dict) -> dict:
 
 class SearchError(RuntimeError):
     """Pagefind failed; the message carries its output."""
-
-
-class SearchPageGenerator(Generator):
-    """Writes ``search/`` in each interface language."""
-
-    def generate_context(self):
-        self.options = search_settings(self.settings)
-
-    def generate_output(self, writer):
-        default = self.settings["DEFAULT_LANG"]
-        siteurl_path = urlsplit(self.settings.get("SITEURL") or "").path.rstrip("/")
-        for lang in self.settings["PORTAL_LANGUAGES"]:
-            prefix = "" if lang == default else f"{lang}/"
-            page_url = prefix + "search/"
-            writer.write_file(
-                page_url + "index.html",
-                self.get_template("search"),
-                self.context,
-                relative_urls=self.settings["RELATIVE_URLS"],
-                template_name="search",
-                url=page_url,
-                page_lang=lang,
-                lang_prefix=prefix,
-                page_url=page_url,
-                page_path="search/",
-                search_bundle=self.options["SEARCH_BUNDLE_DIR"],
-                # Pagefind's result URLs are root-relative; a site published under a sub-path says so here.
-                search_base_path=siteurl_path + "/",
-                search_page_size=self.options["SEARCH_PAGE_SIZE"],
-            )
 
 
 # Bump when the sharding, the staging or the output layout changes, so cached units of an older rule are unused.
@@ -724,13 +690,19 @@ def on_finalized(pelican, **patched) -> list[str] | None:
 
 
 def get_generators(pelican):
+    from .pages import SearchPageGenerator
+
     return SearchPageGenerator
 
 
 def register() -> None:
     """Hook ``get_generators`` (the search pages, written like every listing page), ``finalized`` (the index is
     of the whole site written; ``finalized`` is the first moment it is) and ``article_writer_finalized`` (every
-    article page is written: Pagefind can start on them while the rest of the site is written)."""
+    article page is written: Pagefind can start on them while the rest of the site is written). Pelican is
+    imported here and by the search pages' generator (``pages``), not by this module: the early run's process
+    (``early.py``), which runs beside the build's two, holds 20 MB less without it."""
+    from pelican import signals
+
     signals.get_generators.connect(get_generators)
     signals.article_writer_finalized.connect(start_early_index)
     signals.finalized.connect(on_finalized)
