@@ -29,7 +29,7 @@ STAGES = (
     ("article_writer_finalized", "article pages"),
     ("finalized", "other pages and feeds"),
 )
-FINISHING = "finishing"  # search index, sitemaps, the snapshot, the last output's removal
+FINISHING = "finishing"  # search index, sitemaps, reader cache, the snapshot, the last output's removal
 # The ways a build can take (``StageClock.write``).
 FULL_BUILD, RESTORED, BODY_EDIT, FAILED = "full build", "last output restored", "body-edit path", "failed"
 
