@@ -703,6 +703,40 @@ def test_pelicans_writer_makes_no_folder_the_build_already_made_or_put_back(tmp_
     assert outside.is_dir()
 
 
+def test_the_pre_rendering_child_makes_no_folder_in_the_output(tmp_path, monkeypatch):
+    """The child renders pages but writes none (``content_model.output.make_no_folders``): a folder it made in the
+    output would be one the parent cannot put back whole from the last build. With the parent held until the child
+    is done, the child takes every article page but the first; each of those pages the edit left unchanged is
+    still in the last build's folder."""
+    import incremental
+
+    make_site(tmp_path, files(), INCREMENTAL_PRERENDER=True, INCREMENTAL_PRERENDER_MIN_ARTICLES=0)
+    output = tmp_path / "output"
+
+    def folders() -> dict[Path, tuple[int, str]]:
+        return {page.parent: (os.stat(page.parent).st_ino, page.read_text(encoding="utf-8"))
+                for page in output.glob("2026/*/story-*/index.html")}
+
+    before = folders()
+    edit_title(tmp_path / "content")
+    parent = os.getpid()
+    original = incremental.IncrementalWriter.page_key
+
+    def child_first_in_the_parent(self, template, localcontext, global_context):
+        if os.getpid() == parent and "article" in localcontext and incremental.SHARED:
+            _child_exited(incremental.SHARED[0])
+        return original(self, template, localcontext, global_context)
+
+    monkeypatch.setattr(incremental.IncrementalWriter, "page_key", child_first_in_the_parent)
+    counts = _counting_shared_build(tmp_path)
+    assert counts["from_child"] > 12, counts  # article pages came from the child
+    after = folders()
+    unchanged = [folder for folder in before if after[folder][1] == before[folder][1]]
+    assert len(unchanged) >= 3, unchanged
+    assert [folder for folder in unchanged if after[folder][0] != before[folder][0]] == []
+    assert_equals_cold_build(tmp_path)
+
+
 def test_folders_of_cards_and_qr_codes_come_back_whole_unless_a_file_differs(tmp_path):
     """A language's folder of share cards or QR codes whose every file is the cached one the build links is put back
     whole, one rename (``content_model.output.take_back_links``), not relinked file by file. A folder where one file

@@ -65,7 +65,7 @@ from pelican.urlwrappers import URLWrapper
 from pelican.writers import FileOverwriteFailedError, Writer
 
 from content_model import OUTPUT_KEEPERS, forget_content, shown_body_digest, write_article_page
-from content_model.output import place, take_back, take_back_folder, write_atomically
+from content_model.output import make_no_folders, place, take_back, take_back_folder, write_atomically
 from content_model.workers import end_pool, helper_ended, helper_started, release_free_memory, usable_cores
 
 from . import quick
@@ -761,6 +761,7 @@ def start_prerender(generators) -> None:
         from listing_pages import feeds
 
         feeds.WRITE_OUTPUT = False
+        make_no_folders()
         writer = PrerenderWriter(generators[0].output_path, settings=settings, shared=shared)
         for generator in reversed(chosen):  # the parent goes forward: they meet
             shared.during(generator, generator.generate_output)(writer)
