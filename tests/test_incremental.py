@@ -737,6 +737,38 @@ def test_the_pre_rendering_child_makes_no_folder_in_the_output(tmp_path, monkeyp
     assert_equals_cold_build(tmp_path)
 
 
+def test_the_pre_rendering_child_lets_go_of_the_last_builds_manifest(tmp_path, monkeypatch):
+    """The child keeps no page of the last build (the writing process decides that), so it lets go of the last
+    build's manifest (``incremental.quick.let_go_of_last_build``), emptied in place: the writing process's frames
+    refer to it. The writing process still keeps the unchanged pages by it."""
+    import json
+
+    import incremental
+    from incremental import quick
+
+    prerender = {"INCREMENTAL_PRERENDER": True, "INCREMENTAL_PRERENDER_MIN_ARTICLES": 0}
+    make_site(tmp_path, files(), **prerender)
+    seen = tmp_path / "the-child-saw.json"
+    original = incremental.PrerenderWriter.render
+
+    def noting(self, *args):
+        if not seen.exists():
+            manifest = quick.LAST_BUILD[0][0] if quick.LAST_BUILD else None
+            seen.write_text(json.dumps({
+                "manifest": -1 if manifest is None else len(manifest),
+                "records": len(quick.RECORDER._last), "files": len(quick.RECORDER._last_files),
+            }), encoding="utf-8")
+        return original(self, *args)
+
+    monkeypatch.setattr(incremental.PrerenderWriter, "render", noting)
+    edit_title(tmp_path / "content")
+    with counted(incremental.IncrementalWriter) as counts:
+        run_build(tmp_path, **prerender)
+    assert json.loads(seen.read_text(encoding="utf-8")) == {"manifest": 0, "records": 0, "files": 0}
+    assert counts["kept"] > 10, counts
+    assert_equals_cold_build(tmp_path)
+
+
 def test_folders_of_cards_and_qr_codes_come_back_whole_unless_a_file_differs(tmp_path):
     """A language's folder of share cards or QR codes whose every file is the cached one the build links is put back
     whole, one rename (``content_model.output.take_back_links``), not relinked file by file. A folder where one file

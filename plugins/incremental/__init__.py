@@ -762,6 +762,8 @@ def start_prerender(generators) -> None:
 
         feeds.WRITE_OUTPUT = False
         make_no_folders()
+        quick.let_go_of_last_build()
+        release_free_memory()
         writer = PrerenderWriter(generators[0].output_path, settings=settings, shared=shared)
         for generator in reversed(chosen):  # the parent goes forward: they meet
             shared.during(generator, generator.generate_output)(writer)
