@@ -344,6 +344,22 @@ def test_reading_time_counts_are_cached_by_body_and_code(tmp_path):
         assert CountCache(tmp_path).counts(body) == (30, 4)
 
 
+def test_reading_time_counts_of_a_packed_body_are_its_texts_and_known_without_unpacking_it(tmp_path, monkeypatch):
+    """A body an article holds packed (``content_model.bodies``) is counted as its text, under a key of its own; a
+    known one is not unpacked."""
+    from content_model import bodies
+    from reader_features.reading_time import CountCache
+
+    body = "<p>" + "字" * 600 + " and some English words</p>"
+    packed = bodies.pack(body)
+    cache = CountCache(tmp_path)
+    assert cache.counts(packed) == cache.counts(body) == (600, 4)
+    assert len(cache.used) == 2
+    cache.save()
+    monkeypatch.setattr(bodies, "unpack", lambda packed: pytest.fail("a known body was unpacked"))
+    assert CountCache(tmp_path).counts(packed) == (600, 4)
+
+
 def _stories(rng, count: int):
     """Stories as reader_features sees them (``listing_pages.Story``): terms drawn from a few topics and officials, so
     that many share them and the per-term cut (``per_term``) matters."""

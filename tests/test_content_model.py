@@ -739,3 +739,69 @@ def test_link_tree_links_every_file_of_a_tree(tmp_path):
     link_tree(source, tmp_path / "kept", dirs_exist_ok=True)
     assert (tmp_path / "kept" / "entry.json").stat().st_ino == (source / "entry.json").stat().st_ino
     assert other_name.read_text(encoding="utf-8") == "the last build's"
+
+
+def test_bodies_are_held_packed_and_the_site_is_the_one_built_from_bodies_as_read(tmp_path, monkeypatch):
+    """``content_model.bodies``: a body (English with links and an image, Chinese) is held compressed by its article
+    and by Pelican's reader cache, and read back as the same text; a short body is held as it is. The site is, byte
+    for byte, the one built with nothing packed, and so is a second build served by the reader cache. Pelican's list
+    of ``{static}`` links and its search for images without alt text still see what packed bodies hold."""
+    import hashlib
+    import pickle
+
+    from pelican import signals
+    from PIL import Image
+
+    from content_model import bodies
+
+    map_png = io.BytesIO()
+    Image.new("RGB", (40, 30), "white").save(map_png, "PNG")
+    english = "\n\n".join(f"Paragraph {n} of the plan: see [the note]({{filename}}/articles/2026/note.md)." for n in
+                          range(30)) + "\n\nThe [district map]({static}/images/map.png).\n\n<img src=\"x.png\" alt=\"\">"
+    chinese = "\n\n".join(f"第{n}段：市政府常务会议研究部署了相关工作，市民可在本月底前反映意见建议。" for n in range(40))
+    files = {
+        "articles/2026/plan.md": article(title="The plan", slug="plan", body=english),
+        "articles/2026/plan.zh.md": article(title="规划", slug="plan", lang="zh", body=chinese),
+        "articles/2026/note.md": article(title="A note", slug="note", date="2026-03-19 09:30"),
+        "images/map.png": map_png.getvalue(),
+    }
+    held = {}
+
+    def hold(generators):
+        held.update({(a.slug, a.lang): a for g in generators for a in getattr(g, "articles", [])
+                     + getattr(g, "translations", [])})
+
+    def digests(output):
+        return {p.relative_to(output).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+                for p in sorted(output.rglob("*")) if p.is_file()}
+
+    warned = []
+    monkeypatch.setattr("pelican.readers.logger.warning", lambda message, *args, **kwargs: warned.append(
+        message % args))
+    signals.all_generators_finalized.connect(hold)
+    try:
+        packed = make_site(tmp_path / "packed", files, fatal="errors")
+        texts = {key: a._content for key, a in held.items()}
+        assert {key: type(a.__dict__["_content"]) for key, a in held.items()} == {
+            ("plan", "en"): bytes, ("plan", "zh"): bytes, ("note", "en"): str}
+        pelicans_static_links = bodies._PELICANS[1]
+        assert {key: a.get_static_links() for key, a in held.items()} == {
+            key: pelicans_static_links(a) for key, a in held.items()}
+        assert held["plan", "en"].get_static_links() == {"images/map.png"}
+        assert "第39段" in texts["plan", "zh"] and 'alt=""' in texts["plan", "en"]
+        with open(packed.root / "cache" / "ArticlesGenerator-Readers", "rb") as handle:
+            cached = {os.path.basename(path): entry[1][0] for path, entry in pickle.load(handle).items()}
+        assert type(cached["plan.zh.md"]) is bytes and bodies.unpack(cached["plan.zh.md"]) == texts["plan", "zh"]
+        assert type(cached["note.md"]) is str
+        assert sum("Empty alt attribute" in message for message in warned) == 1
+        files["articles/2026/note.md"] = article(title="A note, renamed", slug="note", date="2026-03-19 09:30")
+        make_site(tmp_path / "packed", files, fatal="errors")  # the plan from the reader cache
+        assert sum("Empty alt attribute" in message for message in warned) == 2
+        assert held["plan", "zh"]._content == texts["plan", "zh"]
+        assert held["plan", "en"].get_static_links() == {"images/map.png"}
+        monkeypatch.setattr(bodies, "PACK_MIN", 10**9)
+        plain = make_site(tmp_path / "plain", files, fatal="errors")
+        assert type(held["plan", "zh"].__dict__["_content"]) is str
+    finally:
+        signals.all_generators_finalized.disconnect(hold)
+    assert digests(packed.output) == digests(plain.output)

@@ -45,6 +45,7 @@ from markupsafe import escape
 # Pelican, Markdown and pypinyin are imported where they are used, not here: `invoke check` imports this package
 # (for ``model``) and would otherwise spend a third of a second loading what it never calls.
 from . import model
+from .bodies import held_body
 from .model import ContentError, Problem
 
 __all__ = ["ContentError", "Official", "Person", "Problem", "Topic", "register"]
@@ -229,6 +230,7 @@ def on_readers_init(readers) -> None:
 
 
 def on_article_generator_init(generator) -> None:
+    from .bodies import use_packed_bodies
     from .heap import pause_while_reading
     from .lean import (
         format_dates_once,
@@ -241,6 +243,7 @@ def on_article_generator_init(generator) -> None:
     from .terms import TERM_CLASSES
 
     pause_while_reading()
+    use_packed_bodies(generator.readers)
     stamp_with_known_digests(generator.readers)
     save_reader_cache_after_writing(generator.readers)
     skip_unwritten_term_pages(generator)
@@ -431,10 +434,11 @@ def shown_body_digest(content, siteurl: str) -> str:
 
     Once the site is being written (every URL final), the digest of the body with its links' targets is kept with
     the article for the next ask: its page and each feed carrying it ask with their own ``siteurl``."""
-    raw = content._get_content() if hasattr(content, "_get_content") else content._content
+    getter = getattr(content, "_get_content", None)
+    held = getter() if getter is not None else held_body(content)  # the same object while the body is the same
     known = content.__dict__.get("_shown_body_links")
-    if known is None or known[0] is not raw:
-        known = (raw, _body_links_digest(content, raw))
+    if known is None or known[0] is not held:
+        known = (held, _body_links_digest(content, held if getter is not None else content._content))
         if STATE.writing:
             content.__dict__["_shown_body_links"] = known
     if known[1] is not None:

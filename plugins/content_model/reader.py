@@ -160,6 +160,7 @@ def _read_chunk(paths: list[str]) -> bytes:
 
     from pelican.readers import _filter_discardable_metadata
 
+    from .bodies import packed_or_text
     from .build import WarningCounter
 
     reader, settings = _POOL_READER
@@ -174,7 +175,7 @@ def _read_chunk(paths: list[str]) -> bytes:
         except Exception:  # noqa: BLE001 - reported by the build's own read of this file
             continue
         if held.count == before:
-            results.append((path, content, _filter_discardable_metadata(metadata)))
+            results.append((path, packed_or_text(content), _filter_discardable_metadata(metadata)))
     buffer = io.BytesIO()
     pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
     pickler.persistent_id = lambda obj: "settings" if obj is settings else None

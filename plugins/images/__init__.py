@@ -232,8 +232,11 @@ def static_target(src: str) -> str | None:
 def rewrite_body(content, config: dict) -> bool:
     """Replace each ``{static}`` JPEG/PNG ``<img>`` in this document's own HTML with a ``<picture>``."""
     from content_model import resolve_content_path
+    from content_model.bodies import IMAGES, may_hold
 
     changed = False
+    if not may_hold(content, IMAGES):
+        return changed
 
     def replace(match: re.Match) -> str:
         nonlocal changed
@@ -257,7 +260,9 @@ def rewrite_body(content, config: dict) -> bool:
         changed = True
         return picture_markup(Picture(plan, config["IMAGES_OUTPUT_DIR"], config["IMAGES_SIZES"]), attrs)
 
-    content._content = IMG_TAG_RE.sub(replace, content._content or "")
+    body = IMG_TAG_RE.sub(replace, content._content or "")
+    if changed:
+        content._content = body
     return changed
 
 

@@ -19,6 +19,7 @@ article is read and before anything is written).
 from __future__ import annotations
 
 from content_model import BODY_DERIVED, BODY_DERIVED_PARTIALS
+from content_model.bodies import held_body
 from listing_pages import forget_list_items, lang_prefix
 from pelican import signals
 from pelican.generators import Generator
@@ -59,10 +60,10 @@ class ReaderFeaturesGenerator(Generator):
         counts = CountCache(self.settings.get("CACHE_PATH", "cache"))
         for version in versions:
             version.reading_minutes = reading_minutes(
-                version._content or "",
+                "",  # counted already: by the body as the article holds it, packed or not
                 self.options["READER_CHARS_PER_MINUTE"],
                 self.options["READER_WORDS_PER_MINUTE"],
-                counts.counts(version._content or ""),
+                counts.counts(held_body(version) or ""),
             )
         counts.save()
 

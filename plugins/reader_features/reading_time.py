@@ -64,10 +64,16 @@ class CountCache(KeptAnswers):
     def __init__(self, cache_path: str | os.PathLike) -> None:
         super().__init__(Path(cache_path) / "reader_features" / "text-counts.json", self.code(), "counts")
 
-    def counts(self, html: str) -> tuple[int, int]:
-        key = hashlib.blake2b(html.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+    def counts(self, html: str | bytes) -> tuple[int, int]:
+        """The counts of a body as its article holds it: its text, or packed (``content_model.bodies``), keyed by
+        the packed bytes (a distinct key: a text's key is its UTF-8's) and unpacked only when not known."""
+        from content_model.bodies import unpack
+
+        packed = type(html) is bytes
+        key = hashlib.blake2b(html if packed else html.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+        key = "packed:" + key if packed else key
         found = self.known.get(key)
         if not (isinstance(found, list) and len(found) == 2 and all(type(n) is int for n in found)):
-            found = list(html_counts(html))
+            found = list(html_counts(unpack(html) if packed else html))
         self.used[key] = found
         return found[0], found[1]
