@@ -526,27 +526,30 @@ def test_parent_and_child_take_turns_on_listing_pages(tmp_path, monkeypatch):
     assert not incremental.CHILDREN and not incremental.SHARED
 
 
-def test_article_pages_the_child_takes_from_the_back_equal_the_parents(tmp_path, monkeypatch):
-    """A slow parent leaves article pages to the child, which renders them as the parent would: with relative URLs
-    in a development build (pelicanconf), so their asset and link paths are this page's, not SITEURL's."""
-    import os
-
+def _parent_holds_its_first_article_until_the_child_is_done(monkeypatch) -> None:
+    """The parent holds its first article page until the child has exited: the child renders its listings, then
+    every other article page, from the back."""
     import incremental
 
-    plain, shared = tmp_path / "plain", tmp_path / "shared"
-    write_content(plain / "content", files())
-    write_content(shared / "content", files())
-    run_build(plain, INCREMENTAL_PRERENDER=False)
     parent = os.getpid()
     original = incremental.IncrementalWriter.page_key
 
     def child_first_in_the_parent(self, template, localcontext, global_context):
         if os.getpid() == parent and "article" in localcontext and incremental.SHARED:
-            # the parent holds its first article; the child renders its listings, then every other article
             _child_exited(incremental.SHARED[0])
         return original(self, template, localcontext, global_context)
 
     monkeypatch.setattr(incremental.IncrementalWriter, "page_key", child_first_in_the_parent)
+
+
+def test_article_pages_the_child_takes_from_the_back_equal_the_parents(tmp_path, monkeypatch):
+    """A slow parent leaves article pages to the child, which renders them as the parent would: with relative URLs
+    in a development build (pelicanconf), so their asset and link paths are this page's, not SITEURL's."""
+    plain, shared = tmp_path / "plain", tmp_path / "shared"
+    write_content(plain / "content", files())
+    write_content(shared / "content", files())
+    run_build(plain, INCREMENTAL_PRERENDER=False)
+    _parent_holds_its_first_article_until_the_child_is_done(monkeypatch)
     counts = _counting_shared_build(shared)
     assert counts["from_child"] > 12, counts  # more than the listing pages: article pages came from the child too
     assert digests(shared / "output") == digests(plain / "output")
@@ -719,15 +722,7 @@ def test_the_pre_rendering_child_makes_no_folder_in_the_output(tmp_path, monkeyp
 
     before = folders()
     edit_title(tmp_path / "content")
-    parent = os.getpid()
-    original = incremental.IncrementalWriter.page_key
-
-    def child_first_in_the_parent(self, template, localcontext, global_context):
-        if os.getpid() == parent and "article" in localcontext and incremental.SHARED:
-            _child_exited(incremental.SHARED[0])
-        return original(self, template, localcontext, global_context)
-
-    monkeypatch.setattr(incremental.IncrementalWriter, "page_key", child_first_in_the_parent)
+    _parent_holds_its_first_article_until_the_child_is_done(monkeypatch)
     counts = _counting_shared_build(tmp_path)
     assert counts["from_child"] > 12, counts  # article pages came from the child
     after = folders()

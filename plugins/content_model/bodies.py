@@ -7,9 +7,10 @@ Here both hold it packed (zlib, about a fifth of the size) and ``Content._conten
 (the body made last is kept: a page asks for its body several times in a row).
 
 A packed body is ``bytes``: one byte saying what the text holds (``IMAGES``: an ``<img`` tag, in any case;
-``STATIC_LINKS``: a ``{static}`` or ``{attach}`` link), then the text's UTF-8, compressed. Pelican's reader cache then stores bytes; its
-reader hands them to the content object unread but for its search for images without alt text, which only a body
-holding an image needs. Pelican lists every article's ``{static}`` links too: only a body holding one is unpacked.
+``STATIC_LINKS``: a ``{static}`` or ``{attach}`` link), then the text's UTF-8, compressed. Pelican's reader cache
+then stores bytes; its reader hands them to the content object unread but for its search for images without alt
+text, which only a body holding an image needs. Pelican lists every article's ``{static}`` links too: only a body
+holding one is unpacked.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import zlib
 
 IMAGES = 1
 STATIC_LINKS = 2
-# Shorter texts are kept as they are: compression would save little and cost a unpacking at each ask.
+# Shorter texts are kept as they are: compression would save little and cost an unpacking at each ask.
 PACK_MIN = 512
 # What Pelican's intrasite link pattern (``INTRASITE_LINK_REGEX``, by default ``[{|](?P<what>.*?)[|}]``) matches for
 # the links ``Content.get_static_links`` lists.
@@ -58,7 +59,9 @@ class PackedBody:
     """``Content._content``: packs a body when set, unpacks it when read."""
 
     def __init__(self) -> None:
-        self.last: list = [None, ""]  # the packed body unpacked last, and its text
+        # The packed body unpacked last and its text, replaced in one assignment: a thread reading a body while
+        # another does never pairs one body with the other's text.
+        self.last: tuple = (None, "")
 
     def __get__(self, content, owner=None):
         if content is None:
@@ -71,8 +74,7 @@ class PackedBody:
             return held
         last = self.last
         if last[0] is not held:
-            last[1] = unpack(held)
-            last[0] = held
+            last = self.last = (held, unpack(held))
         return last[1]
 
     def __set__(self, content, value) -> None:

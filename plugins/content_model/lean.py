@@ -98,7 +98,9 @@ def save_reader_cache_after_writing(readers) -> None:
     Chinese bodies, some 35 MB at 10,000 articles, then held by the process writing the pages and again by the
     pre-rendering child forked from it (``incremental``), at the build's peak of memory. Saved once the build is
     over (``save_reader_caches``: at ``finalized``, after the search index, and when a build run by
-    ``content_model.build`` stops), the file holds the same cache."""
+    ``content_model.build`` stops), the file holds the same cache. (Bodies are now held packed, as bytes, which
+    the pickler copies nothing into: ``content_model.bodies``; the non-ASCII metadata it writes, titles and names,
+    still gets such copies.)"""
     if "save_cache" in vars(readers):
         return
     pelicans = readers.save_cache
