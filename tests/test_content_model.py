@@ -795,7 +795,11 @@ def test_bodies_are_held_packed_and_the_site_is_the_one_built_from_bodies_as_rea
         assert type(cached["note.md"]) is str
         assert sum("Empty alt attribute" in message for message in warned) == 1
         files["articles/2026/note.md"] = article(title="A note, renamed", slug="note", date="2026-03-19 09:30")
+        searched = []
+        monkeypatch.setattr("pelican.readers.find_empty_alt", lambda content, path: searched.append(
+            (os.path.basename(path), type(content))) or bodies.find_empty_alt(content, path))
         make_site(tmp_path / "packed", files, fatal="errors")  # the plan from the reader cache
+        assert ("plan.md", bytes) in searched and ("plan.zh.md", bytes) in searched
         assert sum("Empty alt attribute" in message for message in warned) == 2
         assert held["plan", "zh"]._content == texts["plan", "zh"]
         assert held["plan", "en"].get_static_links() == {"images/map.png"}
