@@ -23,6 +23,8 @@ Adds:
   own tag, category and author pages, its generator-level cache's file stamps, its quadratic search for
   translations, its formatting of a date again at every ask; its reader cache saved after the pages are written,
   not before (memory);
+- article bodies held zlib-packed by the articles and Pelican's reader cache, unpacked when read (``bodies``,
+  installed at ``article_generator_init``; memory);
 - with ``PORTAL_CLEAN_OUTPUT``, an output folder emptied by moving the last build's files aside at
   ``all_generators_finalized`` and deleting what was not taken back at ``finalized`` (``output``).
 

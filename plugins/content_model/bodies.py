@@ -45,7 +45,7 @@ def packed_or_text(text):
 
 def may_hold(content, flag: int) -> bool:
     """False only when ``content``'s body is known not to hold what ``flag`` names (without unpacking it)."""
-    held = content.__dict__.get("_content")
+    held = held_body(content)
     return not (type(held) is bytes and not held[0] & flag)
 
 
