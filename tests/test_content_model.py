@@ -745,14 +745,15 @@ def test_bodies_are_held_packed_and_the_site_is_the_one_built_from_bodies_as_rea
     """``content_model.bodies``: a body (English with links and an image, Chinese) is held compressed by its article
     and by Pelican's reader cache, and read back as the same text; a short body is held as it is. The site is, byte
     for byte, the one built with nothing packed, and so is a second build served by the reader cache. Pelican's list
-    of ``{static}`` links and its search for images without alt text still see what packed bodies hold."""
+    of ``{static}`` links and its search for images without alt text still see what packed bodies hold; a page's key
+    takes a packed body's digest and links from its header, unpacking nothing."""
     import hashlib
     import pickle
 
     from pelican import signals
     from PIL import Image
 
-    from content_model import bodies
+    from content_model import bodies, shown_body_digest
 
     map_png = io.BytesIO()
     Image.new("RGB", (40, 30), "white").save(map_png, "PNG")
@@ -789,6 +790,21 @@ def test_bodies_are_held_packed_and_the_site_is_the_one_built_from_bodies_as_rea
             key: pelicans_static_links(a) for key, a in held.items()}
         assert held["plan", "en"].get_static_links() == {"images/map.png"}
         assert "第39段" in texts["plan", "zh"] and 'alt=""' in texts["plan", "en"]
+        # A page's key digests a packed body by the digest and links its header holds, the same as its text's
+        plan = held["plan", "en"]
+        from_header = bodies.text_and_links(plan, plan.__dict__["_content"])
+        assert from_header == bodies.text_and_links(plan, texts["plan", "en"])
+        assert [what for what, _value in from_header[1]] == ["filename"] * 30 + ["static"]
+        assert from_header[0] == hashlib.blake2b(texts["plan", "en"].encode(), digest_size=20).hexdigest()
+        shown = shown_body_digest(plan, "")
+        plan.__dict__.pop("_shown_body_links", None)
+        with monkeypatch.context() as patched:
+            def fail(*args):
+                raise AssertionError("a packed body was unpacked or searched for its links")
+
+            patched.setattr(bodies, "unpack", fail)
+            patched.setattr(type(plan), "_get_intrasite_link_regex", fail)
+            assert shown_body_digest(plan, "") == shown
         with open(packed.root / "cache" / "ArticlesGenerator-Readers", "rb") as handle:
             cached = {os.path.basename(path): entry[1][0] for path, entry in pickle.load(handle).items()}
         assert type(cached["plan.zh.md"]) is bytes and bodies.unpack(cached["plan.zh.md"]) == texts["plan", "zh"]

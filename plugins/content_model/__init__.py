@@ -47,7 +47,7 @@ from markupsafe import escape
 # Pelican, Markdown and pypinyin are imported where they are used, not here: `invoke check` imports this package
 # (for ``model``) and would otherwise spend a third of a second loading what it never calls.
 from . import model
-from .bodies import held_body
+from .bodies import held_body, text_and_links
 from .model import ContentError, Problem
 
 __all__ = ["ContentError", "Official", "Person", "Problem", "Topic", "register"]
@@ -440,7 +440,7 @@ def shown_body_digest(content, siteurl: str) -> str:
     held = getter() if getter is not None else held_body(content)  # the same object while the body is the same
     known = content.__dict__.get("_shown_body_links")
     if known is None or known[0] is not held:
-        known = (held, _body_links_digest(content, held if getter is not None else content._content))
+        known = (held, _body_links_digest(content, held))
         if STATE.writing:
             content.__dict__["_shown_body_links"] = known
     if known[1] is not None:
@@ -449,15 +449,17 @@ def shown_body_digest(content, siteurl: str) -> str:
     return "shown:" + _digest(shown)
 
 
-def _body_links_digest(content, raw: str | None) -> str | None:
-    """The body as read and its resolved links' target URLs, digested; None when Pelican must make the body."""
+def _body_links_digest(content, held) -> str | None:
+    """The body as read (``held``, packed or not: by its text's digest) and its resolved links' target URLs,
+    digested; None when Pelican must make the body."""
     context = content._context
-    if not raw or context is None:
+    if not held or context is None:
         return None
+    text_digest, links = text_and_links(content, held)
     targets = []
-    for match in content._get_intrasite_link_regex().finditer(raw):
-        key = RESOLVED_LINKS.get(match.group("what"))
-        path = urlparse(match.group("value")).path if key else ""
+    for what, value in links:
+        key = RESOLVED_LINKS.get(what)
+        path = urlparse(value).path if key else ""
         if path.startswith("/"):
             path = path[1:]
         elif key:
@@ -466,7 +468,7 @@ def _body_links_digest(content, raw: str | None) -> str | None:
         if target is None:
             return None
         targets.append(target.url)
-    return _digest("\x1f".join((*targets, raw)))
+    return _digest("\x1f".join((*targets, text_digest)))
 
 
 def _digest(text: str) -> str:

@@ -7,16 +7,22 @@ Here both hold it packed (zlib, about a fifth of the size) and ``Content._conten
 (the body made last is kept: a page asks for its body several times in a row).
 
 A packed body is ``bytes``: one byte saying what the text holds (``IMAGES``: an ``<img`` tag, in any case;
-``STATIC_LINKS``: a ``{static}`` or ``{attach}`` link), then the text's UTF-8, compressed. Pelican's reader cache
-then stores bytes; its reader hands them to the content object unread but for its search for images without alt
-text, which only a body holding an image needs. Pelican lists every article's ``{static}`` links too: only a body
-holding one is unpacked.
+``STATIC_LINKS``: a ``{static}`` or ``{attach}`` link), the digest of the text, its intrasite links (``{filename}``,
+``{static}``...: what Pelican resolves when it makes the body a page shows), then the text's UTF-8, compressed.
+Pelican's reader cache then stores bytes; its reader hands them to the content object unread but for its search for
+images without alt text, which only a body holding an image needs. Pelican lists every article's ``{static}`` links
+too: only a body holding one is unpacked. A page's key digests its body by the text's digest and its links' targets
+(``text_and_links``): nothing is unpacked either, in every build, for every article.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
+import struct
 import zlib
+from types import SimpleNamespace
 
 IMAGES = 1
 STATIC_LINKS = 2
@@ -27,15 +33,54 @@ PACK_MIN = 512
 _STATIC_LINK = re.compile(r"[{|](?:static|attach)[|}]")
 _IMAGE = re.compile(r"<img", re.I)
 _PELICANS_LINK_PATTERN = "[{|](?P<what>.*?)[|}]"
+# After the flag byte: the text's digest, then the length of the JSON list of its links (see ``pack``).
+DIGEST_SIZE = 20
+_LENGTH = struct.Struct(">I")
+_LINKS_AT = 1 + DIGEST_SIZE + _LENGTH.size
+_DEFAULT_LINKS: list = []  # Pelican's pattern of intrasite links in a body, with its default INTRASITE_LINK_REGEX
 
 
 def pack(text: str) -> bytes:
+    """The flag byte, the digest of the text's UTF-8 (blake2b, ``DIGEST_SIZE`` bytes), the length (4 bytes, big
+    endian) and ASCII JSON of the ``[what, value]`` of each intrasite link Pelican's default pattern finds, then the
+    UTF-8 compressed."""
+    data = text.encode("utf-8", "surrogatepass")
     flags = (IMAGES if _IMAGE.search(text) else 0) | (STATIC_LINKS if _STATIC_LINK.search(text) else 0)
-    return bytes((flags,)) + zlib.compress(text.encode("utf-8", "surrogatepass"), 1)
+    links = json.dumps(intrasite_links(text, default_link_pattern()), separators=(",", ":")).encode("ascii")
+    return b"".join((bytes((flags,)), hashlib.blake2b(data, digest_size=DIGEST_SIZE).digest(),
+                     _LENGTH.pack(len(links)), links, zlib.compress(data, 1)))
 
 
 def unpack(packed: bytes) -> str:
-    return zlib.decompress(memoryview(packed)[1:]).decode("utf-8", "surrogatepass")
+    start = _LINKS_AT + _LENGTH.unpack_from(packed, 1 + DIGEST_SIZE)[0]
+    return zlib.decompress(memoryview(packed)[start:]).decode("utf-8", "surrogatepass")
+
+
+def default_link_pattern() -> re.Pattern:
+    """The pattern Pelican finds a body's intrasite links with (``Content._get_intrasite_link_regex``), for its
+    default ``INTRASITE_LINK_REGEX``."""
+    if not _DEFAULT_LINKS:
+        from pelican.contents import Content
+
+        _DEFAULT_LINKS.append(Content._get_intrasite_link_regex(
+            SimpleNamespace(settings={"INTRASITE_LINK_REGEX": _PELICANS_LINK_PATTERN})))
+    return _DEFAULT_LINKS[0]
+
+
+def intrasite_links(text: str, pattern: re.Pattern) -> list[list[str]]:
+    """``[what, value]`` of each link ``pattern`` (Pelican's) finds in ``text``, in order."""
+    return [[match.group("what"), match.group("value")] for match in pattern.finditer(text)]
+
+
+def text_and_links(content, held) -> tuple[str, list[list[str]]]:
+    """The digest (hex) of the body ``content`` holds (``held``: packed or not) and its intrasite links
+    (``intrasite_links``), read from a packed body's header when the site uses Pelican's default pattern."""
+    if type(held) is bytes and content.settings.get("INTRASITE_LINK_REGEX") == _PELICANS_LINK_PATTERN:
+        length = _LENGTH.unpack_from(held, 1 + DIGEST_SIZE)[0]
+        return held[1:1 + DIGEST_SIZE].hex(), json.loads(held[_LINKS_AT:_LINKS_AT + length])
+    text = unpack(held) if type(held) is bytes else held
+    digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=DIGEST_SIZE).hexdigest()
+    return digest, intrasite_links(text, content._get_intrasite_link_regex())
 
 
 def packed_or_text(text):
