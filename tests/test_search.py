@@ -931,15 +931,16 @@ def test_a_unit_is_staged_in_memory_only_if_half_of_it_stays_free(tmp_path, monk
     assert (cache / "shards" / unit.key / ENTRY_FILE).is_file() and list(memory.iterdir()) == []
 
 
-def test_the_early_run_waits_for_the_builds_busy_helpers_before_running_pagefind(tmp_path):
-    """The pre-rendering child and Pagefind at once would hold the memory of three builds: the early run's Pagefind
-    starts once the helpers the job names have ended (a zombie not yet reaped has)."""
+def test_the_early_run_waits_for_the_builds_busy_helpers_before_reading_a_page(tmp_path):
+    """The pre-rendering child and Pagefind at once would hold the memory of three builds: the early run plans its
+    units (reading the pages) and runs Pagefind once the helpers the job names have ended (a zombie not yet reaped
+    has), and waits as a bare interpreter, the search plugin not imported."""
+    import signal
     import subprocess
-    import sys
     import time
 
     from content_model.workers import process_ended
-    from search import search_settings
+    from search import EARLY_COMMAND, search_settings
 
     site = make_site(tmp_path / "site", two_year_site_files(), SEARCH_EARLY=False)
     cache = tmp_path / "early-cache"
@@ -951,12 +952,23 @@ def test_the_early_run_waits_for_the_builds_busy_helpers_before_running_pagefind
     job.write_text(json.dumps({"options": options, "cache": str(cache), "output": str(site.output), "pages": pages,
                                "wait_for": [helper.pid]}), encoding="utf-8")
     plugins = str(Path(__file__).resolve().parents[1] / "plugins")
-    early = subprocess.Popen([sys.executable, "-m", "search.early", str(job)], stdout=subprocess.PIPE,
+    early = subprocess.Popen([*EARLY_COMMAND, str(job)], stdout=subprocess.PIPE,
                              env={**os.environ, "PYTHONPATH": plugins})
     try:
         time.sleep(2)
         assert not process_ended(helper.pid) and early.poll() is None
         assert not (cache / "shards").exists() or not any((cache / "shards").iterdir())
+        assert not (cache / "pages.json").exists()  # no page read yet
+        # stopped while it waits (the build's own run took over): it never imported the plugin
+        stopped = subprocess.Popen([EARLY_COMMAND[0], "-X", "importtime", *EARLY_COMMAND[1:], str(job)],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   env={**os.environ, "PYTHONPATH": plugins})
+        time.sleep(1)
+        stopped.send_signal(signal.SIGUSR1)
+        out, imports = stopped.communicate(timeout=60)
+        assert stopped.returncode == 0 and json.loads(out) == []
+        imported = {line.rsplit("|", 1)[-1].strip() for line in imports.decode().splitlines() if "|" in line}
+        assert "json" in imported and not {"search", "content_model"} & {name.split(".")[0] for name in imported}
         helper.kill()
         time.sleep(0.2)
         assert process_ended(helper.pid)  # a zombie: ended, though not reaped yet
@@ -967,6 +979,33 @@ def test_the_early_run_waits_for_the_builds_busy_helpers_before_running_pagefind
         early.kill()
     assert sorted(json.loads(out)) == ["en-2024", "primary", "zh-cn-2024"]
     assert len(list((cache / "shards").iterdir())) == 3
+
+
+@pytest.mark.parametrize("pidfd", [True, False], ids=["pidfd", "proc"])
+def test_the_early_runs_wait_ends_with_the_helpers_or_when_stopped(monkeypatch, pidfd):
+    """``early.wait_for``: True once every helper has ended (a zombie not yet reaped has), False when the build's
+    own run stops it first; through pidfds, or ``/proc`` where the system has none."""
+    import subprocess
+    import threading
+
+    from search import early
+
+    if not pidfd:
+        monkeypatch.delattr(os, "pidfd_open", raising=False)
+    ending, waiting = [subprocess.Popen(["sleep", "60"]) for _ in range(2)], subprocess.Popen(["sleep", "60"])
+    stop = threading.Event()
+    try:
+        for helper, delay in zip(ending, (0.2, 0.5)):
+            threading.Timer(delay, helper.kill).start()
+        assert early.wait_for([helper.pid for helper in ending], stop) is True
+        assert [helper.poll() for helper in ending] == [-9, -9]  # ended (reaped only now)
+        threading.Timer(0.3, stop.set).start()
+        assert early.wait_for([waiting.pid, ending[0].pid], stop) is False
+        assert waiting.poll() is None
+    finally:
+        for helper in [*ending, waiting]:
+            helper.kill()
+            helper.wait()
 
 
 def test_the_early_runs_process_does_not_import_pelican():

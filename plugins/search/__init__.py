@@ -488,15 +488,14 @@ def manifest_text(shards: dict[str, list[Shard]]) -> str:
 
 def make_units(options: dict, cache: Path, read_from: Path, listing: dict[str, list[int]] | None = None,
                overrides: dict[str, str] | None = None, only: list[str] | None = None,
-               stop: threading.Event | None = None,
-               ready: Callable[[], bool] | None = None):
+               stop: threading.Event | None = None):
     """Plan the shards of the pages under ``read_from`` and run Pagefind for every unit whose bundle is not cached
     (``cache/shards/<key>``). Returns (shards, primary unit, [(shard, unit)], units Pagefind ran for), or None when
     no page is marked. ``indexed_pages``'s answers are the last run's, from the cache, and saved there again.
 
-    The early run (``start_early_index``) passes ``only``, its pages (see ``indexed_pages``), ``stop`` and
-    ``ready``: it runs one Pagefind at a time (the other core writes the site), each once ``ready()`` says so, and
-    starts none once ``stop`` is set or ``ready()`` said False (the final run, with every core, takes over)."""
+    The early run (``start_early_index``) passes ``only``, its pages (see ``indexed_pages``), and ``stop``: it
+    runs one Pagefind at a time (the other core writes the site), and starts none once ``stop`` is set (the final
+    run, with every core, takes over)."""
     pagefind_options = list(options["SEARCH_PAGEFIND_OPTIONS"])
     known = load_known_pages(cache / "pages.json")
     pages = indexed_pages(read_from, options["SEARCH_BUNDLE_DIR"], known, listing, overrides, only)
@@ -513,7 +512,7 @@ def make_units(options: dict, cache: Path, read_from: Path, listing: dict[str, l
     if stop is not None:
         ran = []
         for unit in stale:
-            if stop.is_set() or (ready is not None and not ready()):
+            if stop.is_set():
                 break
             index_unit(read_from, unit, cache, pagefind_options, overrides, early=True, staging=staging)
             ran.append(unit)
@@ -539,7 +538,8 @@ class EarlyIndex:
 # The early run of the build in progress, if any, and the file (in the search cache) that tells it its job.
 EARLY: list[EarlyIndex] = []
 EARLY_JOB = "early-job.json"
-EARLY_COMMAND = (sys.executable, "-m", "search.early")
+# Run as a script, not ``-m search.early``: it waits before it imports this package (see early.py).
+EARLY_COMMAND = (sys.executable, str(Path(__file__).resolve().with_name("early.py")))
 
 
 def start_early_index(generator, writer=None) -> None:
@@ -566,7 +566,8 @@ def start_early_index(generator, writer=None) -> None:
     environment = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [plugins, os.environ.get("PYTHONPATH")])))
     try:
         cache.mkdir(parents=True, exist_ok=True)
-        # A pre-rendering child still at work holds a core and much memory: Pagefind waits for it to end.
+        # A pre-rendering child still at work holds a core and much memory: the early run waits for it to end
+        # before it reads a page (early.py).
         write_atomically(job, json.dumps({"options": options, "cache": str(cache), "pages": pages,
                                           "output": str(Path(generator.output_path).resolve()),
                                           "wait_for": busy_helpers()}).encode("utf-8"))
