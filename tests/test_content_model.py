@@ -741,6 +741,34 @@ def test_link_tree_links_every_file_of_a_tree(tmp_path):
     assert other_name.read_text(encoding="utf-8") == "the last build's"
 
 
+def test_a_set_aside_folder_is_put_back_whole_only_where_nothing_is_in_its_way(tmp_path):
+    """``take_back_folder``: a page's set-aside folder is renamed back where nothing is, or where an empty folder
+    is (made this build, nothing in it yet); a folder something was written into this build, or a file, stays as it
+    is and the page is left to be taken back on its own."""
+    from content_model import output
+
+    root = tmp_path / "output"
+    names = ("free", "empty", "written", "file")
+    for name in names:
+        (root / name).mkdir(parents=True)
+        (root / name / "index.html").write_text(f"the last build's {name}", encoding="utf-8")
+    output.set_aside(root)
+    try:
+        (root / "empty").mkdir()
+        (root / "written").mkdir()
+        (root / "written" / "other.html").write_text("written this build", encoding="utf-8")
+        (root / "file").write_text("not a folder", encoding="utf-8")
+        taken = {name: output.take_back_folder(str(root / name / "index.html")) for name in names}
+        assert taken == {"free": True, "empty": True, "written": False, "file": False}
+        assert [(root / name / "index.html").read_text(encoding="utf-8") for name in ("free", "empty")] == [
+            "the last build's free", "the last build's empty"]
+        assert sorted(os.listdir(root / "written")) == ["other.html"]
+        assert (root / "file").read_text(encoding="utf-8") == "not a folder"
+    finally:
+        output.discard()
+        output.finish_discarding()
+
+
 def test_bodies_are_held_packed_and_the_site_is_the_one_built_from_bodies_as_read(tmp_path, monkeypatch):
     """``content_model.bodies``: a body (English with links and an image, Chinese) is held compressed by its article
     and by Pelican's reader cache, and read back as the same text; a short body is held as it is. The site is, byte

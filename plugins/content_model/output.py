@@ -220,12 +220,14 @@ def take_back_folder(path: str) -> bool:
         return False
     folder, aside = os.path.dirname(path), os.path.dirname(previous)
     try:
-        if os.path.lexists(folder) or os.path.islink(aside) or os.listdir(aside) != [os.path.basename(path)]:
+        if os.path.islink(aside) or os.listdir(aside) != [os.path.basename(path)]:
             return False
         parent = os.path.dirname(folder)
         if parent not in _FOLDERS_MADE:
             os.makedirs(parent, exist_ok=True)
             _FOLDERS_MADE.add(parent)
+        # Not looked for first: a folder there already is replaced only if empty (else ENOTEMPTY), and a file or a
+        # link there is not replaced (ENOTDIR). One stat less for each of 20,000 pages.
         os.rename(aside, folder)
     except OSError:
         return False
