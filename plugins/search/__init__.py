@@ -27,7 +27,8 @@ canonical order (``canonical.py``), so the output is byte-identical to a cold bu
 
 Pagefind starts early, once the articles generator has written every article page (``article_writer_finalized``),
 in a process of its own (``early.py``), one unit at a time, while the other generators write the rest of the site
-on one core: that run only fills the cache of unit bundles. The run at ``finalized`` plans again from the finished
+on one core: that run only fills the cache of unit bundles. It waits, a bare interpreter, for the incremental
+plugin's pre-rendering child to end before it reads a page. The run at ``finalized`` plans again from the finished
 output and runs Pagefind for any unit not cached by then or whose pages changed since, so the index is the same
 whatever was written by then.
 
