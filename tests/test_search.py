@@ -963,7 +963,12 @@ def test_the_early_run_waits_for_the_builds_busy_helpers_before_reading_a_page(t
         stopped = subprocess.Popen([EARLY_COMMAND[0], "-X", "importtime", *EARLY_COMMAND[1:], str(job)],
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                    env={**os.environ, "PYTHONPATH": plugins})
-        time.sleep(1)
+        caught = 1 << (signal.SIGUSR1 - 1)  # SIGUSR1 before its handler is set would end the process
+        for _ in range(600):
+            status = Path(f"/proc/{stopped.pid}/status").read_text(encoding="ascii")
+            if int(status.split("SigCgt:")[1].split()[0], 16) & caught:
+                break
+            time.sleep(0.05)
         stopped.send_signal(signal.SIGUSR1)
         out, imports = stopped.communicate(timeout=60)
         assert stopped.returncode == 0 and json.loads(out) == []
