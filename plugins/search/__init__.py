@@ -529,7 +529,7 @@ def make_units(options: dict, cache: Path, read_from: Path, listing: dict[str, l
 
 @dataclass
 class EarlyIndex:
-    """``start_early_index``'s run: a Python process (``search.early``), its own interpreter, so that reading and
+    """``start_early_index``'s run: a Python process (``early.py``), its own interpreter, so that reading and
     staging ten thousand pages does not take turns with the writing process at one lock."""
 
     process: subprocess.Popen
