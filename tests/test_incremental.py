@@ -158,6 +158,27 @@ def test_unchanged_rebuild_renders_nothing_and_changes_nothing(tmp_path):
     assert digests(site.output) == before
 
 
+def test_the_page_cache_keeps_the_pages_of_the_last_build_only(tmp_path, monkeypatch):
+    """``IncrementalWriter.prune``: once a build is written, the page cache holds no entry it did not use (a page
+    that changed leaves its old text behind) and no temporary file (a child stopped mid-write); what it used stays."""
+    from incremental import IncrementalWriter
+
+    make_site(tmp_path, files())
+    cache = tmp_path / "cache" / "pages"
+    before = {entry.stem for entry in cache.rglob("*.html")}
+    stray = sorted(folder for folder in cache.iterdir() if folder.is_dir())[0] / f".{'0' * 40}.html.123.tmp"
+    stray.write_text("half a page", encoding="utf-8")
+    used: list[set] = []
+    prune = IncrementalWriter.prune
+    monkeypatch.setattr(IncrementalWriter, "prune", lambda self: used.append(set(self.used)) or prune(self))
+    edit_title(tmp_path / "content")
+    run_build(tmp_path)
+    after = {entry.stem for entry in cache.rglob("*.html")}
+    assert after <= used[0] and before & used[0] <= after
+    assert before - after  # the edited story's pages, and the listings showing its title
+    assert not stray.exists() and not list(cache.rglob("*.tmp"))
+
+
 def test_template_and_setting_changes_invalidate_the_cache(tmp_path):
     site = make_site(tmp_path, files())
     theme = tmp_path / "theme"
