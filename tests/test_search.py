@@ -781,6 +781,51 @@ def test_a_failing_early_index_leaves_the_final_run_to_make_the_whole_index(tmp_
     assert not search_plugin.EARLY
 
 
+def test_the_final_run_reads_the_pages_while_the_early_run_indexes_and_asks_the_cache_after_it(tmp_path, monkeypatch):
+    """At ``finalized`` the site is written: the build's own run reads and plans its pages while the early run may
+    still be in a Pagefind run (it starts once the pre-rendering child ends, about when the writing does), and asks
+    which units are cached only once that run has ended, so a unit it finished is not indexed again."""
+    import subprocess
+    import sys
+    import types
+
+    import search as search_plugin
+    from content_model.build import read_build_settings
+    from tests.support.sites import REPO_ROOT
+
+    site = make_site(tmp_path / "site", two_year_site_files(), SEARCH_EARLY=False)
+    before = output_files(site.output)
+    shards, aside = site.root / "cache" / "search" / "shards", tmp_path / "shards-aside"
+    shards.rename(aside)  # no unit cached when the final run starts...
+    # ... until the early run, still in Pagefind then (SIGUSR1 only stops it from starting another), ends
+    script = ("import os, signal, time; signal.signal(signal.SIGUSR1, signal.SIG_IGN); print('ready', flush=True); "
+              f"time.sleep(1.5); os.rename({str(aside)!r}, {str(shards)!r}); print('[]')")
+    early = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert early.stdout.readline() == b"ready\n"
+    job = tmp_path / "early-job.json"
+    job.write_text("{}", encoding="utf-8")
+    monkeypatch.setattr(search_plugin, "EARLY", [search_plugin.EarlyIndex(early, job)])
+    early_running_while_read, pagefind_runs = [], []
+    real_indexed_pages = search_plugin.indexed_pages
+
+    def indexed_pages(*args, **kwargs):
+        early_running_while_read.append(early.poll() is None)
+        return real_indexed_pages(*args, **kwargs)
+
+    monkeypatch.setattr(search_plugin, "indexed_pages", indexed_pages)
+    monkeypatch.setattr(search_plugin, "run_pagefind", lambda *args: pagefind_runs.append(args))
+    settings = read_build_settings(REPO_ROOT / "pelicanconf.py", {
+        "PATH": str(site.content), "OUTPUT_PATH": str(site.output), "CACHE_PATH": str(site.root / "cache"),
+        "SEARCH_EARLY": False})
+    try:
+        search_plugin.build_index(types.SimpleNamespace(settings=settings, output_path=str(site.output)))
+    finally:
+        early.kill()
+    assert early_running_while_read == [True]
+    assert pagefind_runs == [] and early.returncode == 0 and not search_plugin.EARLY and not job.exists()
+    assert output_files(site.output) == before
+
+
 def test_an_early_unit_whose_page_changed_after_planning_is_not_cached(tmp_path):
     """The early run reads pages while the site is written: a unit is cached only from the very pages it was
     planned from (its key names their search copies), else the cache would hold a bundle its key does not describe."""

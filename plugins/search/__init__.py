@@ -497,14 +497,29 @@ def make_units(options: dict, cache: Path, read_from: Path, listing: dict[str, l
     The early run (``start_early_index``) passes ``only``, its pages (see ``indexed_pages``), and ``stop``: it
     runs one Pagefind at a time (the other core writes the site), and starts none once ``stop`` is set (the final
     run, with every core, takes over)."""
-    pagefind_options = list(options["SEARCH_PAGEFIND_OPTIONS"])
+    plan = plan_index(options, cache, read_from, listing, overrides, only)
+    return None if plan is None else run_units(plan, options, cache, read_from, overrides, stop)
+
+
+def plan_index(options: dict, cache: Path, read_from: Path, listing: dict[str, list[int]] | None = None,
+               overrides: dict[str, str] | None = None, only: list[str] | None = None):
+    """``make_units``'s first half: the pages, read, and their shards and units, without a Pagefind run. (shards,
+    primary unit, [(shard, unit)]), or None when no page is marked."""
     known = load_known_pages(cache / "pages.json")
     pages = indexed_pages(read_from, options["SEARCH_BUNDLE_DIR"], known, listing, overrides, only)
     save_known_pages(cache / "pages.json", known)
     if not pages:
         return None
     shards = plan_shards(pages, max(1, int(options["SEARCH_SHARD_MAX_PAGES"])))
-    primary, others = plan_units(shards, pagefind_options)
+    primary, others = plan_units(shards, list(options["SEARCH_PAGEFIND_OPTIONS"]))
+    return shards, primary, others
+
+
+def run_units(plan, options: dict, cache: Path, read_from: Path, overrides: dict[str, str] | None = None,
+              stop: threading.Event | None = None):
+    """``make_units``'s second half: Pagefind for each unit of ``plan`` whose bundle is not cached, as it is now."""
+    shards, primary, others = plan
+    pagefind_options = list(options["SEARCH_PAGEFIND_OPTIONS"])
     units = [primary] + [unit for _, unit in others]
     (cache / "shards").mkdir(parents=True, exist_ok=True)
     remove_ended_runs(cache, RUN_PREFIX)
@@ -612,15 +627,22 @@ def build_index(pelican, listing: dict[str, list[int]] | None = None,
     Such a caller may also index before the output is in place: pages are then read from ``source`` (a folder
     holding the same files), or from the file ``overrides`` names for a page, and the output is touched only once
     ``output_ready()`` returned True (nothing is placed, and None returned, when it returns False)."""
-    ran_early = finish_early_index()
     options = search_settings(pelican.settings)
     if not options["SEARCH_PAGEFIND"]:
+        finish_early_index()
         return []
     output = Path(pelican.output_path).resolve()
     bundle = output / options["SEARCH_BUNDLE_DIR"]
     cache = Path(pelican.settings["CACHE_PATH"]).resolve() / "search"
     read_from = Path(source).resolve() if source is not None else output
-    planned = make_units(options, cache, read_from, listing, overrides)
+    # The site is written: its pages are read and planned while the early run may still be in a Pagefind run
+    # (it starts once the pre-rendering child ends, about when the writing does); which units are cached is
+    # asked only after it ended.
+    try:
+        plan = plan_index(options, cache, read_from, listing, overrides)
+    finally:
+        ran_early = finish_early_index()
+    planned = None if plan is None else run_units(plan, options, cache, read_from, overrides)
     if planned is None:
         if output_ready is not None and not output_ready():
             return None
