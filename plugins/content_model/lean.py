@@ -18,6 +18,7 @@ forked from it, while bodies were strings; now that they are held packed, ``bodi
 
 from __future__ import annotations
 
+import re
 from itertools import groupby
 from operator import attrgetter
 
@@ -126,6 +127,22 @@ def save_reader_caches(*_sender) -> None:
 # Dates as Pelican's ``SafeDatetime.strftime`` formats them, by date, time zone, fold, format and LC_TIME locale.
 _FORMATTED_DATES: dict[tuple, str] = {}
 _FORMATTED_DATES_MAX = 200_000
+# Formats by whether ``plain_date_format`` holds.
+_PLAIN_FORMATS: dict[str, bool] = {}
+# The directives Pelican's ``strftime`` passes to ``datetime.strftime`` (pelican.utils.strftime's own list).
+_C89_DIRECTIVES = frozenset("aAbBcdfGHIjmMpSUuVwWxXyYzZ%")
+_DIRECTIVE = re.compile("%[-]?.")
+
+
+def plain_date_format(fmt: str) -> bool:
+    """Whether Pelican's ``strftime`` gives what ``datetime.strftime`` gives for ``fmt`` whole: it cuts a format
+    into its directives (``%`` and one character, or ``%-`` and one), formats each alone and puts them back
+    between the text around them; so when every directive is one it passes on unchanged (a C89 one, without
+    ``-``) and no ``%`` is left outside them (one at the end), the parts are the whole's. ASCII only, so that no
+    locale's encoding of the text around them comes in."""
+    if not fmt.isascii() or "%" in _DIRECTIVE.sub("", fmt):
+        return False
+    return all(len(directive) == 2 and directive[1] in _C89_DIRECTIVES for directive in _DIRECTIVE.findall(fmt))
 
 
 def format_dates_once() -> None:
@@ -133,7 +150,10 @@ def format_dates_once() -> None:
     the format's directives: 13 us here) for its ``locale_date`` and again for each ``{date:%Y}`` of its URL and
     save-as settings, every time either is asked for before the URLs are final: 12 asks per article, 120,000 a
     build at 10,000 articles, for three formats. Each date is formatted once per format (the result depends on
-    nothing else but the time zone, the fold and the ``LC_TIME`` locale, all in the key)."""
+    nothing else but the time zone, the fold and the ``LC_TIME`` locale, all in the key), and a format Pelican
+    would only cut into its directives and format one by one (``plain_date_format``) is formatted whole by
+    ``datetime.strftime``: the same text, for a third of the time (30,000 dates of a build)."""
+    import datetime
     import locale
 
     from pelican.utils import SafeDatetime
@@ -141,6 +161,7 @@ def format_dates_once() -> None:
     if getattr(SafeDatetime.strftime, "formats_once", False):
         return
     pelicans = SafeDatetime.strftime
+    formats_whole = datetime.datetime.strftime
 
     def strftime(self, fmt, safe=True):
         if not safe:
@@ -150,7 +171,10 @@ def format_dates_once() -> None:
         if formatted is None:
             if len(_FORMATTED_DATES) >= _FORMATTED_DATES_MAX:
                 _FORMATTED_DATES.clear()
-            formatted = _FORMATTED_DATES[key] = pelicans(self, fmt, safe)
+            plain = _PLAIN_FORMATS.get(fmt)
+            if plain is None:
+                plain = _PLAIN_FORMATS[fmt] = plain_date_format(fmt)
+            formatted = _FORMATTED_DATES[key] = formats_whole(self, fmt) if plain else pelicans(self, fmt, safe)
         return formatted
 
     strftime.formats_once = True
