@@ -179,6 +179,57 @@ def test_the_page_cache_keeps_the_pages_of_the_last_build_only(tmp_path, monkeyp
     assert not stray.exists() and not list(cache.rglob("*.tmp"))
 
 
+def test_a_written_page_is_its_cache_file_linked_and_no_later_build_writes_through_it(tmp_path):
+    """``content_model.output.place``: a page a build makes is its page cache file, linked into the output (making a
+    file costs ten links here), not a second file of the same bytes. No later build writes through such a file:
+    after a title edit (a full build) and a body edit (the body-edit path, which patches the output), every cache
+    file still holds its bytes, and the output is a cold build's. (A page edited by hand in place, which edits its
+    cache file too: ``test_a_page_file_changed_since_the_last_build_is_made_again``.)"""
+    make_site(tmp_path, files())
+    output, cache = tmp_path / "output", tmp_path / "cache" / "pages"
+    cached = {entry.stat().st_ino: entry for entry in cache.rglob("*.html")}
+    pages = sorted(output.rglob("*.html"))
+    linked = [page for page in pages if page.stat().st_ino in cached]
+    assert len(pages) > 40 and linked == pages, sorted(set(pages) - set(linked))[:5]
+    assert all(page.read_bytes() == cached[page.stat().st_ino].read_bytes() for page in pages)
+    held = {entry: entry.read_bytes() for entry in cached.values()}
+    edit_title(tmp_path / "content")
+    run_build(tmp_path)
+    edit_body(tmp_path / "content")
+    run_build(tmp_path)
+    assert {entry: entry.read_bytes() for entry in held if entry.exists()} == {
+        entry: data for entry, data in held.items() if entry.exists()}
+    cold = tmp_path / "cold"
+    write_content(cold / "content", {})
+    shutil.copytree(tmp_path / "content", cold / "content", dirs_exist_ok=True)
+    run_build(cold)
+    assert digests(output) == digests(cold / "output")
+
+
+def test_place_takes_the_last_file_back_first_links_the_cache_file_of_the_same_size_else_writes(tmp_path):
+    from content_model.output import discard, finish_discarding, place, set_aside
+
+    output, cache = tmp_path / "output", tmp_path / "cache"
+    output.mkdir()
+    cache.mkdir()
+    (output / "kept.html").write_bytes(b"same")
+    (cache / "page.html").write_bytes(b"new page")
+    (cache / "damaged.html").write_bytes(b"new pa")
+    last = (output / "kept.html").stat().st_ino
+    set_aside(output)
+    try:
+        assert place(str(output / "kept.html"), b"same", cache / "page.html")  # the last build's file, taken back
+        assert not place(str(output / "linked.html"), b"new page", cache / "page.html")
+        assert not place(str(output / "written.html"), b"new page", cache / "damaged.html")
+    finally:
+        discard()
+        finish_discarding()
+    assert (output / "kept.html").stat().st_ino == last
+    assert (output / "linked.html").stat().st_ino == (cache / "page.html").stat().st_ino
+    assert (output / "written.html").read_bytes() == b"new page" and (cache / "damaged.html").read_bytes() == b"new pa"
+    assert (output / "written.html").stat().st_nlink == 1
+
+
 def test_template_and_setting_changes_invalidate_the_cache(tmp_path):
     site = make_site(tmp_path, files())
     theme = tmp_path / "theme"
@@ -197,9 +248,15 @@ def test_cache_from_another_code_version_is_not_used(tmp_path, monkeypatch):
 
     site = make_site(tmp_path, files())
     page = tmp_path / "output" / "2026/02/story-1/index.html"
-    # poison every cached page: if a key from the old version were reused, the poison would be published
-    for cached in (tmp_path / "cache" / "pages").rglob("*.html"):
+    # poison every cached page: if a key from the old version were reused, the poison would be published (the files
+    # replaced, as a build replaces them, and their stamps recorded, so the cache takes them for its own)
+    pages, stamps = tmp_path / "cache" / "pages", {}
+    for cached in pages.rglob("*.html"):
+        cached.unlink()
         cached.write_text("POISON", encoding="utf-8")
+        info = cached.stat()
+        stamps[cached.stem] = (info.st_size, info.st_mtime_ns, info.st_ino)
+    (pages / incremental.STAMPS_FILE).write_bytes(pickle.dumps(stamps))
     monkeypatch.setattr(incremental, "CODE_VERSION", incremental.CODE_VERSION + "-next")
     run_build(tmp_path)
     assert "POISON" not in page.read_text(encoding="utf-8")

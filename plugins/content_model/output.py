@@ -71,9 +71,14 @@ def set_aside(output: Path, retention: list[str] | tuple[str, ...] = ()) -> None
     _ASIDE.append((str(output) + os.sep, str(aside) + os.sep))
 
 
-def place(path: str, data: bytes) -> bool:
+def place(path: str, data: bytes, source: str | os.PathLike | None = None) -> bool:
     """Make the file ``path`` (inside the output being built) hold ``data``: take the set-aside file back when it
-    holds the same bytes, else write a new file. True when the old file was taken back."""
+    holds the same bytes, else link ``source`` (a cache's file the caller read ``data`` from or wrote it to), else
+    write a new file. True when the old file was taken back.
+
+    A link, not a new file: making a file is the costliest step of writing one here (about 170 us on this ext4,
+    a link 17 us: 20,000 pages of a cold build at 10,000 articles). The cache's file is never written through
+    either (``write_atomically``), so the output and the cache sharing its inode is as safe as the snapshot's."""
     previous = _aside_path(path)
     try:
         same = previous is not None and os.stat(previous).st_size == len(data) and _read(previous) == data
@@ -84,9 +89,25 @@ def place(path: str, data: bytes) -> bool:
     if same:
         os.rename(previous, path)
         return True
+    if source is not None and _link_cached_file(source, path, data):
+        return False
     with open(path, "wb") as handle:
         handle.write(data)
     return False
+
+
+def _link_cached_file(source: str | os.PathLike, path: str, data: bytes) -> bool:
+    """Link ``source`` at ``path`` if it is ``data``'s size; False when it is not, or cannot be linked there (another
+    file system). Its bytes are not read again: a cache's file is named by the digest of what it was made from and
+    never written through, so another build replacing it meanwhile puts the same bytes there (the size is checked
+    against a file damaged by hand)."""
+    try:
+        if os.stat(source).st_size != len(data):
+            return False
+        os.link(source, path)
+    except OSError:
+        return False
+    return True
 
 
 def file_stamp(info: os.stat_result) -> list[int]:

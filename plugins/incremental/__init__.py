@@ -49,6 +49,7 @@ import logging
 import mmap
 import multiprocessing
 import os
+import pickle
 import shutil
 import signal
 import time
@@ -111,6 +112,8 @@ def _hash(*parts: str) -> str:
 
 SCALARS = (type(None), bool, int, float, str, Markup, dt.date)
 _ABSENT = object()
+# The page cache's stamps of its files (``IncrementalWriter.cache_stamps``), beside the folders of its pages.
+STAMPS_FILE = "stamps.pickle"
 # What the parent's writer "renders" for a page the child is still rendering (never written: see PlacedFile).
 DEFERRED = "\x00incremental-deferred-page:"
 # ... and, followed by the page's key, for a page that keeps the last build's file (``Recorder.carry_page``).
@@ -358,6 +361,10 @@ class IncrementalWriter(Writer):
         self.deferred_files: list[tuple[str, str]] = []  # (output file, marker), written by `write_deferred`
         self.deferred_written = 0
         self.kept = 0  # pages that kept the last build's file (``keeps``)
+        # (text, cache file) of the page just rendered or read from the cache, for the file Pelican's writer opens
+        # next (``_open_w``: the same page): ``place`` links the cache's file rather than make another
+        self._rendered: tuple[str, Path] | None = None
+        self._stamps: dict[str, tuple[int, int, int]] | None = None  # ``cache_stamps``
         ACTIVE.append(self)
 
     def site_key(self, context: dict) -> str:
@@ -424,7 +431,11 @@ class IncrementalWriter(Writer):
         """``PlacedFile``: the page's file is the last build's (``keeps``): take it back; should it be gone since,
         write the page's text from the cache."""
         if not take_back(path):
-            place(path, self.cache_path(key).read_bytes())
+            cached = self.cache_path(key)
+            text = self.read_cached(key, cached)
+            if text is None:
+                raise FileNotFoundError(f"incremental: the cached page {cached} is gone or changed")
+            place(path, text.encode("utf-8"), cached)
 
     @staticmethod
     def done_with(localcontext: dict) -> None:
@@ -439,15 +450,41 @@ class IncrementalWriter(Writer):
 
     def cached(self, key: str, template, localcontext: dict) -> str:
         path = self.cache_path(key)
-        try:
-            text = path.read_text(encoding="utf-8")
+        text = self.read_cached(key, path)
+        if text is None:
+            text = template.render(localcontext)
+            self.store(path, text)
+        else:
             self.hits += 1
-            return text
-        except FileNotFoundError:
-            pass
-        text = template.render(localcontext)
-        self.store(path, text)
+        self._rendered = (text, path)
         return text
+
+    def read_cached(self, key: str, path: Path) -> str | None:
+        """The cached text of ``key``; None when there is none, or when its file is not as the last build left it
+        (``cache_stamps``): the output links the cache's files (``place``), so a page edited by hand in place, in
+        the output, is its cache file edited too."""
+        try:
+            with open(path, "rb") as handle:
+                info = os.fstat(handle.fileno())
+                data = handle.read()
+        except FileNotFoundError:
+            return None
+        stamp = self.cache_stamps().get(key)
+        if stamp is not None and stamp != (info.st_size, info.st_mtime_ns, info.st_ino):
+            return None
+        return data.decode("utf-8")
+
+    def cache_stamps(self) -> dict[str, tuple[int, int, int]]:
+        """Each cached page's (size, modification time, inode) as the last build's ``prune`` found it: a file is
+        never written through by a build (``write_atomically``), so another stamp means someone else wrote it."""
+        if self._stamps is None:
+            try:
+                self._stamps = pickle.loads((self.config["cache"] / STAMPS_FILE).read_bytes())
+            except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError):
+                self._stamps = {}
+            if not isinstance(self._stamps, dict):
+                self._stamps = {}
+        return self._stamps
 
     def defer(self, path: str, marker: str) -> None:
         """``PlacedFile``: the page ``marker`` stands for is the child's; write it in ``write_deferred``."""
@@ -470,7 +507,8 @@ class IncrementalWriter(Writer):
             text = self.cached(key, template, localcontext)
             quick.RECORDER.note_page(template, localcontext, text, global_context, key)
             self.done_with(localcontext)
-            place(path, text.encode("utf-8"))
+            place(path, text.encode("utf-8"), self.cache_path(key))
+        self._rendered = None
         self.deferred.clear()
 
     def store(self, path: Path, text: str) -> None:
@@ -503,7 +541,8 @@ class IncrementalWriter(Writer):
         if override:
             self._overridden_files.add(filename)
         self._written_files.add(filename)
-        return PlacedFile(filename, encoding, self)
+        rendered, self._rendered = self._rendered, None
+        return PlacedFile(filename, encoding, self, rendered)
 
     def prune(self) -> None:
         """Keep the cache the size of one site: drop entries this build did not use. (Names as strings, not a
@@ -512,25 +551,34 @@ class IncrementalWriter(Writer):
             folders = [entry.path for entry in os.scandir(self.config["cache"]) if entry.is_dir()]
         except FileNotFoundError:
             return
+        stamps = {}
         for folder in folders:
             with os.scandir(folder) as entries:
                 for entry in entries:
                     name = entry.name
-                    if name.endswith(".html") and name[:-5] not in self.used:
-                        os.unlink(entry.path)
+                    if name.endswith(".html"):
+                        if name[:-5] not in self.used:
+                            os.unlink(entry.path)
+                            continue
+                        with contextlib.suppress(FileNotFoundError):
+                            info = entry.stat()
+                            stamps[name[:-5]] = (info.st_size, info.st_mtime_ns, info.st_ino)
                     elif name.endswith(".tmp"):  # the child is stopped once the parent is done, maybe mid-write
                         with contextlib.suppress(FileNotFoundError):
                             os.unlink(entry.path)
+        write_atomically(self.config["cache"] / STAMPS_FILE, pickle.dumps(stamps, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 class PlacedFile(io.StringIO):
     """A text file written on ``close`` through ``output.place`` (kept when unchanged, never written through)."""
 
-    def __init__(self, path: str, encoding: str, writer: IncrementalWriter) -> None:
+    def __init__(self, path: str, encoding: str, writer: IncrementalWriter,
+                 rendered: tuple[str, Path] | None = None) -> None:
         super().__init__()
         self.name = path
         self._encoding = encoding
         self._writer = writer
+        self._rendered = rendered  # (text, cache file) of the page, if the writer rendered or read it
 
     def close(self) -> None:
         if not self.closed:
@@ -541,7 +589,9 @@ class PlacedFile(io.StringIO):
             elif text.startswith(KEPT):
                 self._writer.keep(self.name, text[len(KEPT):])
             else:
-                place(self.name, text.encode(self._encoding))
+                rendered = self._rendered
+                source = rendered[1] if rendered is not None and rendered[0] == text else None
+                place(self.name, text.encode(self._encoding), source)
 
 
 class PrerenderWriter(IncrementalWriter):
