@@ -185,6 +185,8 @@ def test_a_written_page_is_its_cache_file_linked_and_no_later_build_writes_throu
     after a title edit (a full build) and a body edit (the body-edit path, which patches the output), every cache
     file still holds its bytes, and the output is a cold build's. (A page edited by hand in place, which edits its
     cache file too: ``test_a_page_file_changed_since_the_last_build_is_made_again``.)"""
+    import incremental
+
     make_site(tmp_path, files())
     output, cache = tmp_path / "output", tmp_path / "cache" / "pages"
     cached = {entry.stat().st_ino: entry for entry in cache.rglob("*.html")}
@@ -199,6 +201,10 @@ def test_a_written_page_is_its_cache_file_linked_and_no_later_build_writes_throu
     run_build(tmp_path)
     assert {entry: entry.read_bytes() for entry in held if entry.exists()} == {
         entry: data for entry, data in held.items() if entry.exists()}
+    # the stamps the page cache trusts are its files' own (those of files the last build neither read nor wrote too)
+    stamps = pickle.loads((cache / incremental.STAMPS_FILE).read_bytes())
+    assert stamps == {entry.stem: (info.st_size, info.st_mtime_ns, info.st_ino)
+                      for entry in cache.rglob("*.html") for info in [entry.stat()]}
     cold = tmp_path / "cold"
     write_content(cold / "content", {})
     shutil.copytree(tmp_path / "content", cold / "content", dirs_exist_ok=True)

@@ -365,6 +365,7 @@ class IncrementalWriter(Writer):
         # next (``_open_w``: the same page): ``place`` links the cache's file rather than make another
         self._rendered: tuple[str, Path] | None = None
         self._stamps: dict[str, tuple[int, int, int]] | None = None  # ``cache_stamps``
+        self._stamped: dict[str, tuple[int, int, int]] = {}  # the same, of the files this build read or wrote
         ACTIVE.append(self)
 
     def site_key(self, context: dict) -> str:
@@ -469,9 +470,10 @@ class IncrementalWriter(Writer):
                 data = handle.read()
         except FileNotFoundError:
             return None
-        stamp = self.cache_stamps().get(key)
-        if stamp is not None and stamp != (info.st_size, info.st_mtime_ns, info.st_ino):
+        stamp, found = self.cache_stamps().get(key), (info.st_size, info.st_mtime_ns, info.st_ino)
+        if stamp is not None and stamp != found:
             return None
+        self._stamped[key] = found
         return data.decode("utf-8")
 
     def cache_stamps(self) -> dict[str, tuple[int, int, int]]:
@@ -515,6 +517,8 @@ class IncrementalWriter(Writer):
         self.misses += 1
         path.parent.mkdir(parents=True, exist_ok=True)
         write_atomically(path, text.encode("utf-8"))
+        info = os.stat(path)
+        self._stamped[path.stem] = (info.st_size, info.st_mtime_ns, info.st_ino)
 
     def write_file(self, name, template, context, *args, **kwargs):
         if self.config["enabled"] and not isinstance(template, CachedTemplate):
@@ -551,18 +555,25 @@ class IncrementalWriter(Writer):
             folders = [entry.path for entry in os.scandir(self.config["cache"]) if entry.is_dir()]
         except FileNotFoundError:
             return
-        stamps = {}
+        # Stamps as this build found or made them; a file it neither read nor wrote (a kept page's) keeps the one
+        # recorded before, so a change to it since is still told at its next read.
+        stamps, stamped, last = {}, self._stamped, self.cache_stamps()
         for folder in folders:
             with os.scandir(folder) as entries:
                 for entry in entries:
                     name = entry.name
                     if name.endswith(".html"):
-                        if name[:-5] not in self.used:
+                        key = name[:-5]
+                        if key not in self.used:
                             os.unlink(entry.path)
                             continue
-                        with contextlib.suppress(FileNotFoundError):
-                            info = entry.stat()
-                            stamps[name[:-5]] = (info.st_size, info.st_mtime_ns, info.st_ino)
+                        stamp = stamped.get(key) or last.get(key)
+                        if stamp is None:
+                            with contextlib.suppress(FileNotFoundError):
+                                info = entry.stat()
+                                stamp = (info.st_size, info.st_mtime_ns, info.st_ino)
+                        if stamp is not None:
+                            stamps[key] = stamp
                     elif name.endswith(".tmp"):  # the child is stopped once the parent is done, maybe mid-write
                         with contextlib.suppress(FileNotFoundError):
                             os.unlink(entry.path)
