@@ -1324,3 +1324,27 @@ def test_faces_kept_from_the_last_build_are_those_a_cold_build_records(tmp_path,
     after = saved_faces(warm)
     assert after == saved_faces(cold)
     assert {path for path in after if after[path] != before.get(path)} == faces_changed
+
+
+def test_the_share_record_names_the_link_networks_without_making_the_links(monkeypatch):
+    """``quick.Recorder.share_record``: what the body-edit path remakes an article's share links from, asked of
+    ``share.ShareLinks`` without making each link again (once per article page of a cold build)."""
+    from types import SimpleNamespace
+
+    import share
+    from incremental.quick import Recorder
+    from share.networks import ShareTarget
+
+    target = ShareTarget(url="https://lanhai.example/2026/01/a/", title="A & B", summary="Summary", site_name="Lanhai",
+                         image="", lang="en")
+    links = share.ShareLinks(target, ("wechat", "weibo", "copy", "x", "email", "native"), ("qr/a.png", 120))
+    expected = [link.key for link in links if link.kind == "link"]
+
+    def no_links(*args):
+        raise AssertionError("share links made again")
+
+    monkeypatch.setattr(share, "share_links", no_links)
+    record = pickle.loads(Recorder.share_record(SimpleNamespace(share=links, share_target=target)))
+    assert record == {"target": {"url": target.url, "title": "A & B", "site_name": "Lanhai", "image": "",
+                                 "lang": "en"}, "keys": expected}
+    assert "weibo" in expected and "wechat" not in expected and "copy" not in expected

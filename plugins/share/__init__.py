@@ -155,6 +155,10 @@ class ShareLinks:
     def __len__(self) -> int:
         return len(self.keys)
 
+    def keys_of_kind(self, kind: str) -> tuple[str, ...]:
+        """The networks whose entries are of ``kind`` (``ShareLink.kind``), in order, without making the entries."""
+        return tuple(key for key in self.keys if NETWORKS[key].kind == kind)
+
     def __fingerprint__(self) -> str:
         return repr(self)
 
