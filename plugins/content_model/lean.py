@@ -138,7 +138,7 @@ def plain_date_format(fmt: str) -> bool:
     """Whether Pelican's ``strftime`` gives what ``datetime.strftime`` gives for ``fmt`` whole: it cuts a format
     into its directives (``%`` and one character, or ``%-`` and one), formats each alone and puts them back
     between the text around them; so when every directive is one it passes on unchanged (a C89 one, without
-    ``-``) and no ``%`` is left outside them (one at the end), the parts are the whole's. ASCII only, so that no
+    ``-``) and no ``%`` is left outside them (a lone one at the end), the parts are the whole's. ASCII only, so that no
     locale's encoding of the text around them comes in."""
     if not fmt.isascii() or "%" in _DIRECTIVE.sub("", fmt):
         return False

@@ -635,9 +635,9 @@ def build_index(pelican, listing: dict[str, list[int]] | None = None,
     bundle = output / options["SEARCH_BUNDLE_DIR"]
     cache = Path(pelican.settings["CACHE_PATH"]).resolve() / "search"
     read_from = Path(source).resolve() if source is not None else output
-    # The site is written: its pages are read and planned while the early run may still be in a Pagefind run
-    # (it starts once the pre-rendering child ends, about when the writing does); which units are cached is
-    # asked only after it ended.
+    # The site is written: its pages are read and planned while the early run may still be in a Pagefind run (it
+    # indexes one unit at a time from when the pre-rendering child ends: in a cold build, still at it now); which
+    # units are cached is asked only once it has ended.
     try:
         plan = plan_index(options, cache, read_from, listing, overrides)
     finally:
