@@ -26,14 +26,30 @@ CONFIG = {
 }
 
 
+# A build in a process of its own, which ends with it (``content_model.build.command_line``): its last steps run in
+# a small process it becomes (``content_model/finish.py``), which would end invoke's own process, and with it any
+# task named after this one on the command line.
+BUILD_SCRIPT = "import json, sys; spec = json.loads(sys.argv[1]); sys.path.insert(0, spec['plugins']); " \
+               "from content_model.build import command_line; command_line(spec)"
+
+
 def _build(settings_file: Path, fatal: str = "errors", output: Path | None = None, process_ends: bool = True,
            **overrides) -> None:
-    from content_model.build import BuildFailed, build
+    import json
+    import subprocess
 
     if output is not None:
         overrides["OUTPUT_PATH"] = str(output)
+    if process_ends:
+        spec = {"plugins": str(ROOT / "plugins"), "settings": str(settings_file), "overrides": overrides,
+                "fatal": fatal}
+        if subprocess.call([sys.executable, "-c", BUILD_SCRIPT, json.dumps(spec)], cwd=ROOT) != 0:
+            raise Exit(code=1)
+        return
+    from content_model.build import BuildFailed, build
+
     try:
-        build(settings_file, overrides, fatal=fatal, verbose=False, process_ends=process_ends)
+        build(settings_file, overrides, fatal=fatal, verbose=False)
     except BuildFailed:
         raise Exit(code=1) from None
 

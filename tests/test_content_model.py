@@ -8,6 +8,7 @@ import io
 import logging
 import os
 import re
+import shutil
 
 import pytest
 from bs4 import BeautifulSoup
@@ -863,3 +864,73 @@ def test_bodies_are_held_packed_and_the_site_is_the_one_built_from_bodies_as_rea
     finally:
         signals.all_generators_finalized.disconnect(hold)
     assert digests(packed.output) == digests(plain.output)
+
+
+def command_line_build(root, files: dict, **overrides):
+    """A build as ``invoke build`` runs it (``content_model.build.command_line``, a process of its own that becomes
+    its finisher): (exit code, messages, stage report)."""
+    import json
+    import subprocess
+    import sys
+
+    content = write_content(root / "content", files)
+    report = root / "timeline.json"
+    report.unlink(missing_ok=True)
+    spec = {"plugins": str(REPO_ROOT / "plugins"), "settings": str(REPO_ROOT / "pelicanconf.py"), "fatal": "warnings",
+            "timeline": str(report), "overrides": {"PATH": str(content), "OUTPUT_PATH": str(root / "output"),
+                                                   "CACHE_PATH": str(root / "cache"), **overrides}}
+    script = ("import json, sys; spec = json.loads(sys.argv[1]); sys.path.insert(0, spec['plugins']); "
+              "from content_model.build import command_line; command_line(spec)")
+    done = subprocess.run([sys.executable, "-c", script, json.dumps(spec)], capture_output=True, text=True,
+                          cwd=REPO_ROOT, timeout=600)
+    return done.returncode, done.stderr, json.loads(report.read_text(encoding="utf-8")) if report.exists() else None
+
+
+def test_a_command_line_build_indexes_and_saves_its_snapshot_in_a_small_process_it_becomes(tmp_path):
+    """``build(..., then_exit=True)``: the search index (Pagefind beside an early run still at work) and the
+    snapshot's search folder are left to a finisher the build's process becomes (``content_model.finish``), which
+    holds less memory than the build did. The site is the one an in-process build makes, the snapshot stands in for
+    it (restored whole, and after an edit rebuilt to what a cold build of the edit gives)."""
+    from tests.test_search import output_files, two_year_site_files
+
+    from content_model.finish import JOB_FILE
+    from incremental.snapshot import MANIFEST, PENDING
+
+    files = two_year_site_files()
+    code, messages, report = command_line_build(tmp_path / "cli", files, SEARCH_EARLY_MIN_PAGES=1)
+    assert code == 0, messages
+    assert report["path"] == "full build" and report["stages"]["finishing"] > 0
+    assert 0 < report["finisher_peak_kb"] < report["build_peak_kb"]
+    cache = tmp_path / "cli" / "cache"
+    assert (cache / "last-build" / MANIFEST).is_file() and not (cache / "last-build" / PENDING).exists()
+    assert not (cache / JOB_FILE).exists()
+    assert sorted(p.name for p in (cache / "search").iterdir()) == ["pages.json", "shards"]  # early run's files gone
+    in_process = make_site(tmp_path / "in-process", files, SEARCH_EARLY_MIN_PAGES=1)
+    assert output_files(tmp_path / "cli" / "output") == output_files(in_process.output)
+
+    code, messages, report = command_line_build(tmp_path / "cli", files, SEARCH_EARLY_MIN_PAGES=1)
+    assert (code, report["path"]) == (0, "last output restored"), messages
+
+    files["articles/2024/ferry.md"] = files["articles/2024/ferry.md"].replace("Ferry pier rebuilt", "Ferry pier reopens")
+    code, messages, report = command_line_build(tmp_path / "cli", files, SEARCH_EARLY_MIN_PAGES=1)
+    assert (code, report["path"]) == (0, "full build"), messages
+    shutil.rmtree(tmp_path / "cli" / "output")
+    code, messages, report = command_line_build(tmp_path / "cli", files, SEARCH_EARLY_MIN_PAGES=1)
+    assert (code, report["path"]) == (0, "last output restored"), messages  # from the snapshot's files alone
+    cold = make_site(tmp_path / "cold", files)
+    assert output_files(tmp_path / "cli" / "output") == output_files(cold.output)
+
+
+def test_a_finisher_whose_index_fails_exits_with_an_error_and_leaves_no_snapshot(tmp_path):
+    from incremental.snapshot import MANIFEST, PENDING
+
+    files = {"articles/a.md": article()}
+    code, messages, report = command_line_build(tmp_path, files, SEARCH_PAGEFIND_OPTIONS=["--no-such-option"])
+    assert code == 1
+    assert "error: Pagefind failed (exit 2)" in messages and "Build stopped at the message above" in messages
+    assert report["path"] == "full build"
+    snapshot = tmp_path / "cache" / "last-build"
+    assert not (snapshot / MANIFEST).exists() and not (snapshot / PENDING).exists()
+    code, messages, report = command_line_build(tmp_path, files)
+    assert (code, report["path"]) == (0, "full build"), messages  # built, not restored
+    assert (snapshot / MANIFEST).is_file()

@@ -58,21 +58,33 @@ class StageClock:
 
         return mark
 
-    def write(self, path: str | Path, taken: str) -> None:
-        """Write ``{"path": taken, "seconds": ..., "stages": {stage: seconds}}``: the stages a full build reached,
-        or the whole build as one (the body-edit path sends Pelican's ``initialized`` for its reading, no more)."""
+    def state(self, path: str | Path, taken: str) -> dict:
+        """What ``write_stage_report`` needs (plain values: ``content_model.finish`` writes it in its process)."""
         for signal, receiver in self.receivers:
             signal.disconnect(receiver)
-        end = time.perf_counter()
-        stages, previous = {}, self.start
-        if taken == FULL_BUILD:
-            for _name, stage in STAGES:
-                if stage in self.marks:
-                    stages[stage] = round(self.marks[stage] - previous, 3)
-                    previous = self.marks[stage]
-        stages[FINISHING if stages else "whole build"] = round(end - previous, 3)
-        report = {"path": taken, "seconds": round(end - self.start, 3), "stages": stages}
-        Path(path).write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+        self.receivers = []
+        return {"path": str(path), "taken": taken, "start": self.start, "marks": self.marks}
+
+    def write(self, path: str | Path, taken: str) -> None:
+        write_stage_report(self.state(path, taken), end=time.perf_counter())
+
+
+def write_stage_report(state: dict, end: float) -> None:
+    """Write ``{"path": taken, "seconds": ..., "stages": {stage: seconds}}`` to ``state["path"]``: the stages a full
+    build reached, or the whole build as one (the body-edit path sends Pelican's ``initialized`` for its reading, no
+    more). Other values of ``state`` (the finisher's memory) are written as they are. ``end``: a
+    ``time.perf_counter()``, which counts from boot here, in this process or in the one it became."""
+    taken, marks = state["taken"], state["marks"]
+    stages, previous = {}, state["start"]
+    if taken == FULL_BUILD:
+        for _name, stage in STAGES:
+            if stage in marks:
+                stages[stage] = round(marks[stage] - previous, 3)
+                previous = marks[stage]
+    stages[FINISHING if stages else "whole build"] = round(end - previous, 3)
+    report = {"path": taken, "seconds": round(end - state["start"], 3), "stages": stages}
+    report.update((key, value) for key, value in state.items() if key not in ("path", "taken", "start", "marks"))
+    Path(state["path"]).write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
 
 
 class _PlainFormatter(logging.Formatter):
@@ -135,14 +147,21 @@ def read_build_settings(settings_file: str | Path, overrides: dict | None = None
 
 
 def build(settings_file: str | Path, overrides: dict | None = None, fatal: str = "errors", verbose: bool = False,
-          process_ends: bool = False, timeline: str | Path | None = None):
+          process_ends: bool = False, timeline: str | Path | None = None, then_exit: bool = False):
     """Build the site; raise BuildFailed after printing why. Returns the Pelican settings used. ``process_ends``:
     the process ends soon after (the command line), so what the build made is left for the exit (``heap``).
-    ``timeline``: a file to write the way the build took and the time of each stage to (``StageClock``)."""
+    ``timeline``: a file to write the way the build took and the time of each stage to (``StageClock``).
+    ``then_exit``: nothing else runs in this process after the build: a full build's last steps run in a small
+    process this one becomes (``content_model.finish``), and the call does not return; the process exits with 0,
+    or 1 once it printed why."""
     from pelican import Pelican
+
+    from . import finish
 
     clock = StageClock() if timeline else None
     taken = FAILED
+    if then_exit:
+        finish.arm()
     configure_logging(fatal, verbose)
     warnings = WarningCounter()
     logging.getLogger().addHandler(warnings)
@@ -166,8 +185,12 @@ def build(settings_file: str | Path, overrides: dict | None = None, fatal: str =
         else:
             Pelican(settings).run()
         if snapshot and not warnings.count:
-            # only a build without a single warning may stand in for a later, possibly stricter, one
-            snapshot.save(settings, inputs, quick.RECORDER.state(), previous=last)
+            # only a build without a single warning may stand in for a later, possibly stricter, one; a folder
+            # left to the finisher is saved by it (``snapshot.complete``)
+            later = finish.handed_folders()
+            snapshot.save(settings, inputs, quick.RECORDER.state(), previous=last, later=later)
+            if later:
+                finish.hand_over("snapshot", snapshot.completion_job(settings, later))
         taken = FULL_BUILD
     except ContentError as exc:
         for problem in exc.problems:
@@ -190,16 +213,32 @@ def build(settings_file: str | Path, overrides: dict | None = None, fatal: str =
         from .workers import end_pool
 
         save_reader_caches()  # what a stopped build read is not read again
-        end_pool(wait=False)  # a build stopped at an error may have started a batch it never took in
+        handing_over = taken == FULL_BUILD and finish.pending()
+        end_pool(wait=handing_over)  # a build stopped at an error may have started a batch it never took in
         finish_discarding()
-        if clock:
+        if clock and not handing_over:
             with contextlib.suppress(OSError):  # a report of its stages never fails a build
                 clock.write(timeline, taken)
+        if not handing_over:
+            finish.disarm()
         if process_ends:
             leave_for_exit()
         else:
             release()
+    if handing_over:
+        finish.become_finisher(settings["CACHE_PATH"], fatal, verbose, clock.state(timeline, taken) if clock else None)
     return settings
+
+
+def command_line(spec: dict) -> None:
+    """One build as the command line runs it (``invoke build``, ``rebuild``, ``preview``, and the benchmark, each in
+    a process of its own): ``spec`` holds ``settings`` (the file), ``overrides``, ``fatal`` and, optionally,
+    ``timeline``. Exits: 0 when the site is built, 1 once it printed why not."""
+    try:
+        build(spec["settings"], spec["overrides"], fatal=spec["fatal"], process_ends=True,
+              timeline=spec.get("timeline"), then_exit=True)
+    except BuildFailed:
+        sys.exit(1)
 
 
 class WarningCounter(logging.Handler):

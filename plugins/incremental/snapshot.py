@@ -29,6 +29,8 @@ logger = logging.getLogger(__name__)
 # loads several times faster than JSON, and the body-edit path reads and writes the manifest on every edit.
 MANIFEST = "manifest.pickle"
 FORMAT = 2  # of the manifest: a manifest of another format is never used
+# The manifest of a save whose last folders the build's finisher saves (``save(..., later=...)``, ``complete``).
+PENDING = "manifest.pending.pickle"
 
 
 def snapshot_dir(settings: dict) -> Path:
@@ -187,7 +189,7 @@ def _holds(output: str, files: dict, retained: set[str]) -> bool:
 
 
 def save(settings: dict, inputs: Inputs, quick: dict | None = None, previous: dict | None = None,
-         changed: list[str] | None = None) -> None:
+         changed: list[str] | None = None, later: tuple[str, ...] = ()) -> None:
     """Keep this build's output (hard links) for the next build with the same inputs, with the digests of those
     inputs and ``quick``, what the body-edit path (``incremental.quick``) needs to patch this output.
 
@@ -195,16 +197,54 @@ def save(settings: dict, inputs: Inputs, quick: dict | None = None, previous: di
     ``content_model.output.place``) is left alone, so a one-article edit relinks a handful of files, not the site.
     ``previous`` is the manifest loaded before the build; with it, ``changed`` (output-relative files, and folders
     ending in "/") says which files alone may differ from it (the body-edit path's patches): nothing else is
-    looked at. The manifest is removed first and written last: a save that stops halfway leaves no snapshot."""
+    looked at. The manifest is removed first and written last: a save that stops halfway leaves no snapshot.
+
+    ``later``: output folders (ending in "/") the build's finisher writes after this save (``content_model.finish``):
+    the snapshot's files there stay as they are, and the manifest is written as pending, for ``complete``."""
     snapshot = snapshot_dir(settings)
-    files_dir = snapshot / "files"
     manifest_path = snapshot / MANIFEST
     if previous is None:
         previous = load_manifest(settings)
     old = previous.get("files") if previous and manifest_path.is_file() else None
     manifest_path.unlink(missing_ok=True)
+    (snapshot / PENDING).unlink(missing_ok=True)
     if old is None:  # what the snapshot holds is unknown (a save stopped halfway): look
         old, changed = {}, None
+    files = _saved_files(settings, old, changed, later)
+    manifest = {"format": FORMAT, "fingerprint": inputs.fingerprint, "files": files,
+                "inputs": {"content": inputs.content, "rest": inputs.rest, "stamps": inputs.stamps}, "quick": quick}
+    write_atomically(snapshot / (PENDING if later else MANIFEST),
+                     pickle.dumps(manifest, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def completion_job(settings: dict, folders: tuple[str, ...]) -> dict:
+    """What ``complete`` needs, for the build's finisher (plain values)."""
+    return {"snapshot": str(snapshot_dir(settings).resolve()), "output": str(Path(settings["OUTPUT_PATH"]).resolve()),
+            "folders": list(folders)}
+
+
+def complete(job: dict) -> None:
+    """The finisher's step: save the folders ``save`` left for it (``later``) as they are now, and make the pending
+    manifest the snapshot's."""
+    snapshot = Path(job["snapshot"])
+    with open(snapshot / PENDING, "rb") as handle:
+        manifest = pickle.load(handle)
+    settings = {"OUTPUT_PATH": job["output"]}
+    manifest["files"] = _saved_files(settings, manifest["files"], list(job["folders"]), (), snapshot)
+    write_atomically(snapshot / MANIFEST, pickle.dumps(manifest, protocol=pickle.HIGHEST_PROTOCOL))
+    (snapshot / PENDING).unlink()
+
+
+def abandon(job: dict) -> None:
+    """The finisher's step when the build's last steps did not end well: no snapshot (``complete`` not run)."""
+    (Path(job["snapshot"]) / PENDING).unlink(missing_ok=True)
+
+
+def _saved_files(settings: dict, old: dict, changed: list[str] | None, later: tuple[str, ...],
+                 snapshot: Path | None = None) -> dict:
+    """``save``'s links: make the snapshot's files those of the output (``changed``, ``later``: see ``save``), and
+    return their stamps."""
+    files_dir = (snapshot or snapshot_dir(settings)) / "files"
     output = Path(settings["OUTPUT_PATH"])
     output_root, files_root = str(output), str(files_dir)  # strings: a Path per file cost seconds at 50,000 files
     # After a full build, both folders' inode numbers as they list them: a file of the output that is the very file
@@ -217,6 +257,9 @@ def save(settings: dict, inputs: Inputs, quick: dict | None = None, previous: di
     if changed is None:
         inodes = file_inodes(output)
         current, looked_at = set(inodes), None
+        if later:  # left as the snapshot holds them: the files there are saved once written (``complete``)
+            current = {r for r in current if not r.startswith(later)} | {r for r in old if r.startswith(later)}
+            looked_at = {r for r in current if not r.startswith(later)}
     else:
         folders = tuple(name for name in changed if name.endswith("/"))
         looked_at = {name for name in changed if not name.endswith("/") and os.path.isfile(output / name)}
@@ -254,9 +297,7 @@ def save(settings: dict, inputs: Inputs, quick: dict | None = None, previous: di
             link_file(output / relative, temporary, made)
             os.replace(temporary, target)  # a new link, never a write through the old one
         files[relative] = file_stamp(live)
-    manifest = {"format": FORMAT, "fingerprint": inputs.fingerprint, "files": files,
-                "inputs": {"content": inputs.content, "rest": inputs.rest, "stamps": inputs.stamps}, "quick": quick}
-    write_atomically(manifest_path, pickle.dumps(manifest, protocol=pickle.HIGHEST_PROTOCOL))
+    return files
 
 
 def _link_new(output_root: str, files_root: str, relative: str, made: set[str]) -> bool:

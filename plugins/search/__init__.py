@@ -545,10 +545,36 @@ def run_units(plan, options: dict, cache: Path, read_from: Path, overrides: dict
 @dataclass
 class EarlyIndex:
     """``start_early_index``'s run: a Python process (``early.py``), its own interpreter, so that reading and
-    staging ten thousand pages does not take turns with the writing process at one lock."""
+    staging ten thousand pages does not take turns with the writing process at one lock. Once the build's process
+    became its finisher (``finish_index``), the run is known by its process id alone (still a child of the same
+    process)."""
 
-    process: subprocess.Popen
-    job: Path  # the file telling it its job, removed once it ends
+    process: subprocess.Popen | int
+    job: Path  # the file telling it its job, removed once it ends; its answer and messages go beside it
+
+    def end(self) -> tuple[int, bytes, bytes]:
+        """Stop it from starting another Pagefind run, wait for it: (exit code, answer, messages)."""
+        process = self.process
+        pid = process if isinstance(process, int) else process.pid
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGUSR1)
+        if isinstance(process, int):
+            try:
+                code = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+            except ChildProcessError:  # not ours, or already waited for: its answer file tells
+                code = 0
+            out = err = None
+        else:
+            out, err = process.communicate()
+            code = process.returncode
+        answer, messages = self.job.with_suffix(".out"), self.job.with_suffix(".err")
+        if out is None:
+            out = answer.read_bytes() if answer.is_file() else b""
+        if err is None:
+            err = messages.read_bytes() if messages.is_file() else b""
+        for path in (self.job, answer, messages):
+            path.unlink(missing_ok=True)
+        return code, out, err
 
 
 # The early run of the build in progress, if any, and the file (in the search cache) that tells it its job.
@@ -587,8 +613,10 @@ def start_early_index(generator, writer=None) -> None:
         write_atomically(job, json.dumps({"options": options, "cache": str(cache), "pages": pages,
                                           "output": str(Path(generator.output_path).resolve()),
                                           "wait_for": busy_helpers()}).encode("utf-8"))
-        process = subprocess.Popen([*EARLY_COMMAND, str(job)], env=environment, stdin=subprocess.DEVNULL,
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        # Files, not pipes: the build's process may become its finisher (``finish_index``) before this run ends.
+        with open(job.with_suffix(".out"), "wb") as out, open(job.with_suffix(".err"), "wb") as err:
+            process = subprocess.Popen([*EARLY_COMMAND, str(job)], env=environment, stdin=subprocess.DEVNULL,
+                                       stdout=out, stderr=err)
     except OSError as exc:
         logger.debug("search: no early index (%s); the final run makes it all", exc)
         return
@@ -600,18 +628,13 @@ def finish_early_index() -> list[str]:
     for."""
     ran: list[str] = []
     while EARLY:
-        early = EARLY.pop()
-        process = early.process
-        with contextlib.suppress(ProcessLookupError):
-            process.send_signal(signal.SIGUSR1)
-        out, err = process.communicate()
-        early.job.unlink(missing_ok=True)
-        if process.returncode == 0:
+        code, out, err = EARLY.pop().end()
+        if code == 0:
             with contextlib.suppress(ValueError):
                 ran += json.loads(out or b"[]")
         else:
             logger.debug("search: the early index stopped (exit %s: %s); the final run makes what it lacks",
-                         process.returncode, err.decode("utf-8", "replace").strip()[-2000:])
+                         code, err.decode("utf-8", "replace").strip()[-2000:])
     return ran
 
 
@@ -705,12 +728,31 @@ def _read_text(path: Path) -> str | None:
         return None
 
 def on_finalized(pelican, **patched) -> list[str] | None:
-    """``finalized``; also called by the incremental plugin's body-edit path with ``build_index``'s options."""
+    """``finalized``; also called by the incremental plugin's body-edit path with ``build_index``'s options. A
+    command-line build hands the index over to its finisher (``content_model.finish``), which runs Pagefind
+    without the build's model in memory."""
+    from content_model import finish
+
+    options = search_settings(pelican.settings)
+    if not patched and options["SEARCH_PAGEFIND"] and finish.hand_over("search", {
+            "settings": {**options, "CACHE_PATH": str(Path(pelican.settings["CACHE_PATH"]).resolve())},
+            "output": str(Path(pelican.output_path).resolve()),
+            "early": [[early.process if isinstance(early.process, int) else early.process.pid, str(early.job)]
+                      for early in EARLY]}, folders=[options["SEARCH_BUNDLE_DIR"].strip("/") + "/"]):
+        return None  # (the early runs stay listed: a build that fails before it hands over leaves them to the next)
     try:
         return build_index(pelican, **patched)
     except SearchError as exc:
         logger.error("%s", exc)
         return None
+
+
+def finish_index(job: dict) -> None:
+    """The finisher's step (``content_model.finish``): ``on_finalized``'s index, from the job it handed over."""
+    from types import SimpleNamespace
+
+    EARLY.extend(EarlyIndex(pid, Path(path)) for pid, path in job["early"])
+    on_finalized(SimpleNamespace(settings=job["settings"], output_path=job["output"]))
 
 
 def get_generators(pelican):
