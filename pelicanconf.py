@@ -188,7 +188,8 @@ PORTAL_SECTIONS = {
 # SEARCH_BUNDLE_DIR = "pagefind"; SEARCH_PAGEFIND_OPTIONS = [] (extra Pagefind arguments); SEARCH_PAGE_SIZE = 10
 # (results per "Show more"); SEARCH_SHARD_MAX_PAGES = 1000 (a bigger year is sharded by month); SEARCH_WORKERS = 0
 # (parallel Pagefind runs; 0 = one per core); SEARCH_EARLY = True (index article pages, one shard at a time, in a
-# process of its own while the rest of the site is written) and SEARCH_EARLY_MIN_PAGES = 200 (not for fewer pages);
+# process of its own while the rest of the site is written) and SEARCH_EARLY_MIN_PAGES = 200 (not for fewer pages),
+# SEARCH_EARLY_MAX_PAGES = 800 (a bigger shard, such as the primary, is left to the final run, after the build's model);
 # SEARCH_STAGING_PATH = "" (where the pages Pagefind reads are copied for it: empty = /dev/shm if any, else the cache).
 # The CSP must allow 'wasm-unsafe-eval' in script-src for Pagefind's WebAssembly (publishing's default does).
 

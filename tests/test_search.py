@@ -1072,3 +1072,33 @@ def test_the_early_runs_process_does_not_import_pelican():
     )
     modules = {name.split(".")[0] for name in json.loads(imported.stdout)}
     assert "search" in modules and not modules & {"pelican", "jinja2", "markdown", "PIL", "docutils"}
+
+
+def test_the_early_index_takes_the_smallest_units_first_and_leaves_bigger_ones_to_the_final_run(tmp_path, monkeypatch):
+    """``SEARCH_EARLY_MAX_PAGES``: the early run holds Pagefind's memory beside the build's model, so a unit of more
+    pages (here the primary, two pages against one for each 2024 shard) is left to the build's own run. The index
+    is the one a build without the early run makes."""
+    import search as search_plugin
+
+    make_site(tmp_path / "warm", small_site_files())  # loads the plugin module
+    early_order, final_runs = [], []
+    real_run, real_build_index = search_plugin.run_pagefind, search_plugin.build_index
+
+    def counting_run(site, destination, options):
+        final_runs.append(sorted(p.relative_to(site).as_posix() for p in site.rglob("*.html")))
+        real_run(site, destination, options)
+
+    def build_index_after_the_early_run(pelican, **options):
+        for early in search_plugin.EARLY:
+            early.process.wait()
+            early_order.extend(json.loads(early.job.with_suffix(".out").read_bytes()))
+        return real_build_index(pelican, **options)
+
+    monkeypatch.setattr(search_plugin, "run_pagefind", counting_run)
+    monkeypatch.setattr(search_plugin, "build_index", build_index_after_the_early_run)
+    early = make_site(tmp_path / "early", two_year_site_files(), SEARCH_EARLY_MIN_PAGES=1, SEARCH_EARLY_MAX_PAGES=1)
+    assert early_order == ["en-2024", "zh-cn-2024"]  # the one-page units, in the early process (its answer); then
+    assert final_runs == [["2026/03/tram-depot/index.html", "zh/2026/03/tram-depot/index.html"]]  # the primary
+    monkeypatch.setattr(search_plugin, "build_index", real_build_index)
+    plain = make_site(tmp_path / "plain", two_year_site_files(), SEARCH_EARLY=False)
+    assert output_files(early.output) == output_files(plain.output)

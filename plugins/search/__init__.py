@@ -84,6 +84,11 @@ DEFAULTS = {
     "SEARCH_EARLY": True,
     # ... when there are at least this many (a Python process costs more than indexing a small site).
     "SEARCH_EARLY_MIN_PAGES": 200,
+    # ... and leaves a unit of more pages than this to the final run (0: no limit). Pagefind holds about 0.2 MB a
+    # page (Chinese, 60 MB more), which the early run holds beside the build's model, and the final run of a
+    # command-line build without it (content_model.finish): 1,000 pages beside it held more than the pre-rendering
+    # child does.
+    "SEARCH_EARLY_MAX_PAGES": 800,
     # Where the copies of the pages Pagefind reads are staged, for the seconds it reads them. Empty: memory
     # (``/dev/shm``) where the system has it, since making and removing 10,000 folders and files there costs a sixth
     # of what it costs on disk; else the search cache. A unit that would not leave half of it free, or does not
@@ -526,9 +531,12 @@ def run_units(plan, options: dict, cache: Path, read_from: Path, overrides: dict
     stale = [unit for unit in units if not (cache / "shards" / unit.key / ENTRY_FILE).is_file()]
     staging = staging_root(options, cache)
     if stop is not None:
+        # Smallest first, up to SEARCH_EARLY_MAX_PAGES: the largest (the primary, with the newest shard of every
+        # language: 250 MB of Pagefind at 10,000 articles) is left to the final run.
         ran = []
-        for unit in stale:
-            if stop.is_set():
+        most = int(options["SEARCH_EARLY_MAX_PAGES"]) or float("inf")
+        for unit in sorted(stale, key=lambda unit: len(unit.pages)):
+            if stop.is_set() or len(unit.pages) > most:
                 break
             index_unit(read_from, unit, cache, pagefind_options, overrides, early=True, staging=staging)
             ran.append(unit)
