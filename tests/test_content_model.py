@@ -903,7 +903,7 @@ def test_a_command_line_build_indexes_and_saves_its_snapshot_in_a_small_process_
     assert 0 < report["finisher_peak_kb"] < report["build_peak_kb"]
     cache = tmp_path / "cli" / "cache"
     assert (cache / "last-build" / MANIFEST).is_file() and not (cache / "last-build" / PENDING).exists()
-    assert not (cache / JOB_FILE).exists()
+    assert not list(cache.glob(JOB_FILE.format(pid="*")))
     assert sorted(p.name for p in (cache / "search").iterdir()) == ["pages.json", "shards"]  # early run's files gone
     in_process = make_site(tmp_path / "in-process", files, SEARCH_EARLY_MIN_PAGES=1)
     assert output_files(tmp_path / "cli" / "output") == output_files(in_process.output)
@@ -934,3 +934,25 @@ def test_a_finisher_whose_index_fails_exits_with_an_error_and_leaves_no_snapshot
     code, messages, report = command_line_build(tmp_path, files)
     assert (code, report["path"]) == (0, "full build"), messages  # built, not restored
     assert (snapshot / MANIFEST).is_file()
+
+
+def test_invoke_build_runs_the_build_in_a_process_of_its_own_and_fails_with_its_messages(tmp_path, capfd):
+    """``tasks._build`` (``invoke build``, ``rebuild``, ``preview``): the build's process becomes its finisher, so it
+    is not invoke's own (a task named after it on the command line still runs); its messages and exit code reach
+    the editor."""
+    from invoke.exceptions import Exit
+
+    import tasks
+
+    content = write_content(tmp_path / "content", {"articles/a.md": article()})
+    tasks._build(REPO_ROOT / "pelicanconf.py", fatal="warnings", output=tmp_path / "output", PATH=str(content),
+                 CACHE_PATH=str(tmp_path / "cache"))
+    assert (tmp_path / "output" / "pagefind" / "pagefind-entry.json").is_file()
+    assert (tmp_path / "cache" / "last-build" / "manifest.pickle").is_file()
+    capfd.readouterr()
+    (content / "articles" / "a.md").write_text(article(officials="Nobody Known"), encoding="utf-8")
+    with pytest.raises(Exit) as stopped:
+        tasks._build(REPO_ROOT / "pelicanconf.py", fatal="warnings", output=tmp_path / "output", PATH=str(content),
+                     CACHE_PATH=str(tmp_path / "cache"))
+    assert stopped.value.code == 1
+    assert "articles/a.md:" in capfd.readouterr().err

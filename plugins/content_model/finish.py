@@ -32,8 +32,8 @@ STEPS = {
     "search": "search:finish_index",
     "snapshot": "incremental.snapshot:complete",
 }
-# The job file, in the build's cache folder.
-JOB_FILE = "finisher-job.json"
+# The job file, in the build's cache folder (with the process id: builds may share a cache).
+JOB_FILE = "finisher-job-{pid}.json"
 
 
 class _Handoff:
@@ -81,13 +81,16 @@ def become_finisher(cache_path: str | Path, fatal: str, verbose: bool, timeline:
     plugins = str(Path(__file__).resolve().parent.parent)
     job = {"steps": HANDOFF.steps, "fatal": fatal, "verbose": verbose, "timeline": timeline, "plugins": plugins,
            "build_peak_kb": _peak_kb()}
-    path = Path(cache_path).resolve() / JOB_FILE
+    path = Path(cache_path).resolve() / JOB_FILE.format(pid=os.getpid())
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(job), encoding="utf-8")
     disarm()
     sys.stdout.flush()
     sys.stderr.flush()
-    os.execv(sys.executable, [sys.executable, str(Path(__file__).resolve()), str(path)])
+    try:
+        os.execv(sys.executable, [sys.executable, str(Path(__file__).resolve()), str(path)])
+    except OSError:  # no interpreter to run (a frozen or vanished one): the same steps here, with the model beside
+        sys.exit(main(["finisher", str(path)]))
 
 
 def _peak_kb() -> int:

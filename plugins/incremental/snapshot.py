@@ -114,6 +114,8 @@ def load_manifest(settings: dict) -> dict | None:
     try:
         with open(snapshot_dir(settings) / MANIFEST, "rb") as handle:
             manifest = pickle.load(handle)
+            if isinstance(manifest, dict) and manifest.pop("later", None):
+                manifest["files"].update(pickle.load(handle))  # the folders the finisher saved (``complete``)
     except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ValueError, TypeError):
         return None
     return manifest if isinstance(manifest, dict) and manifest.get("format") == FORMAT else None
@@ -200,7 +202,8 @@ def save(settings: dict, inputs: Inputs, quick: dict | None = None, previous: di
     looked at. The manifest is removed first and written last: a save that stops halfway leaves no snapshot.
 
     ``later``: output folders (ending in "/") the build's finisher writes after this save (``content_model.finish``):
-    the snapshot's files there stay as they are, and the manifest is written as pending, for ``complete``."""
+    the snapshot's files there stay as they are, and the manifest is written as pending, without them, for
+    ``complete``."""
     snapshot = snapshot_dir(settings)
     manifest_path = snapshot / MANIFEST
     if previous is None:
@@ -211,8 +214,12 @@ def save(settings: dict, inputs: Inputs, quick: dict | None = None, previous: di
     if old is None:  # what the snapshot holds is unknown (a save stopped halfway): look
         old, changed = {}, None
     files = _saved_files(settings, old, changed, later)
+    if later:
+        files = {relative: stamp for relative, stamp in files.items() if not relative.startswith(later)}
     manifest = {"format": FORMAT, "fingerprint": inputs.fingerprint, "files": files,
                 "inputs": {"content": inputs.content, "rest": inputs.rest, "stamps": inputs.stamps}, "quick": quick}
+    if later:
+        manifest["later"] = list(later)
     write_atomically(snapshot / (PENDING if later else MANIFEST),
                      pickle.dumps(manifest, protocol=pickle.HIGHEST_PROTOCOL))
 
@@ -225,14 +232,15 @@ def completion_job(settings: dict, folders: tuple[str, ...]) -> dict:
 
 def complete(job: dict) -> None:
     """The finisher's step: save the folders ``save`` left for it (``later``) as they are now, and make the pending
-    manifest the snapshot's."""
-    snapshot = Path(job["snapshot"])
-    with open(snapshot / PENDING, "rb") as handle:
-        manifest = pickle.load(handle)
-    settings = {"OUTPUT_PATH": job["output"]}
-    manifest["files"] = _saved_files(settings, manifest["files"], list(job["folders"]), (), snapshot)
-    write_atomically(snapshot / MANIFEST, pickle.dumps(manifest, protocol=pickle.HIGHEST_PROTOCOL))
-    (snapshot / PENDING).unlink()
+    manifest the snapshot's: their files' stamps are a second pickle after it (``load_manifest`` reads both), so
+    the manifest (20 MB at 10,000 articles) is neither loaded nor written again."""
+    snapshot, folders = Path(job["snapshot"]), list(job["folders"])
+    held = [folder + relative for folder in folders if (snapshot / "files" / folder).is_dir()
+            for relative in files_under(snapshot / "files" / folder)]
+    files = _saved_files({"OUTPUT_PATH": job["output"]}, dict.fromkeys(held), folders, (), snapshot)
+    with open(snapshot / PENDING, "ab") as handle:
+        handle.write(pickle.dumps(files, protocol=pickle.HIGHEST_PROTOCOL))
+    os.replace(snapshot / PENDING, snapshot / MANIFEST)
 
 
 def abandon(job: dict) -> None:

@@ -563,16 +563,17 @@ class EarlyIndex:
     def end(self) -> tuple[int, bytes, bytes]:
         """Stop it from starting another Pagefind run, wait for it: (exit code, answer, messages)."""
         process = self.process
-        pid = process if isinstance(process, int) else process.pid
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGUSR1)
         if isinstance(process, int):
+            # a child not yet waited for: its process id cannot be another process's
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(process, signal.SIGUSR1)
             try:
-                code = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+                code = os.waitstatus_to_exitcode(os.waitpid(process, 0)[1])
             except ChildProcessError:  # not ours, or already waited for: its answer file tells
                 code = 0
             out = err = None
         else:
+            process.send_signal(signal.SIGUSR1)  # (nothing once it was waited for)
             out, err = process.communicate()
             code = process.returncode
         answer, messages = self.job.with_suffix(".out"), self.job.with_suffix(".err")
