@@ -85,9 +85,9 @@ DEFAULTS = {
     # ... when there are at least this many (a Python process costs more than indexing a small site).
     "SEARCH_EARLY_MIN_PAGES": 200,
     # ... and leaves a unit of more pages than this to the final run (0: no limit). Pagefind holds about 0.2 MB a
-    # page (Chinese, 60 MB more), which the early run holds beside the build's model, and the final run of a
-    # command-line build without it (content_model.finish): 1,000 pages beside it held more than the pre-rendering
-    # child does.
+    # page (Chinese, 60 MB more): the early run's beside the build's model, the final run's, in a command-line
+    # build, without it (content_model.finish). At 10,000 articles the primary (1,027 pages, 250 MB of Pagefind)
+    # beside the model made a metadata edit's peak.
     "SEARCH_EARLY_MAX_PAGES": 800,
     # Where the copies of the pages Pagefind reads are staged, for the seconds it reads them. Empty: memory
     # (``/dev/shm``) where the system has it, since making and removing 10,000 folders and files there costs a sixth
@@ -748,7 +748,8 @@ def on_finalized(pelican, **patched) -> list[str] | None:
             "output": str(Path(pelican.output_path).resolve()),
             "early": [[early.process if isinstance(early.process, int) else early.process.pid, str(early.job)]
                       for early in EARLY]}, folders=[options["SEARCH_BUNDLE_DIR"].strip("/") + "/"]):
-        return None  # (the early runs stay listed: a build that fails before it hands over leaves them to the next)
+        return None  # (the early runs stay listed: should the build fail before its process becomes the finisher,
+        # the next build in this process waits for them, start_early_index)
     try:
         return build_index(pelican, **patched)
     except SearchError as exc:
