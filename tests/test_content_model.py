@@ -887,9 +887,9 @@ def command_line_build(root, files: dict, **overrides):
 
 
 def test_a_command_line_build_indexes_and_saves_its_snapshot_in_a_small_process_it_becomes(tmp_path):
-    """``build(..., then_exit=True)``: the search index (Pagefind beside an early run still at work) and the
-    snapshot's search folder are left to a finisher the build's process becomes (``content_model.finish``), which
-    holds less memory than the build did. The site is the one an in-process build makes, the snapshot stands in for
+    """``build(..., then_exit=True)``: the search index and the snapshot's search folder are left to a finisher the
+    build's process becomes (``content_model.finish``), which holds less memory than the build did and waits for the
+    build's early search run (its child still; its job and answer files are gone after). The site is the one an in-process build makes, the snapshot stands in for
     it (restored whole, and after an edit rebuilt to what a cold build of the edit gives)."""
     from tests.test_search import output_files, two_year_site_files
 
