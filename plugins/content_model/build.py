@@ -30,6 +30,8 @@ STAGES = (
     ("finalized", "other pages and feeds"),
 )
 FINISHING = "finishing"  # search index, sitemaps, reader cache, the snapshot, the last output's removal
+# What a build stopped by a message it treats as an error says last (here and in ``content_model.finish``).
+STOPPED_AT_MESSAGE = "Build stopped at the message above (this build treats it as an error)."
 # The ways a build can take (``StageClock.write``).
 FULL_BUILD, RESTORED, BODY_EDIT, FAILED = "full build", "last output restored", "body-edit path", "failed"
 
@@ -200,7 +202,7 @@ def build(settings_file: str | Path, overrides: dict | None = None, fatal: str =
         raise BuildFailed(str(exc)) from None
     except RuntimeError as exc:
         if str(exc) == "Warning or error encountered":
-            print("Build stopped at the message above (this build treats it as an error).", file=sys.stderr)
+            print(STOPPED_AT_MESSAGE, file=sys.stderr)
             raise BuildFailed(str(exc)) from None
         _internal_error(exc, verbose)
     except Exception as exc:  # noqa: BLE001 - anything else is reported as one line, not a traceback
@@ -242,14 +244,15 @@ def command_line(spec: dict) -> None:
 
 
 class WarningCounter(logging.Handler):
-    """Counts the warnings and errors logged while it is installed."""
+    """Counts the warnings and errors logged while it is installed (``count``), and the errors among them."""
 
     def __init__(self) -> None:
         super().__init__(level=logging.WARNING)
-        self.count = 0
+        self.count = self.errors = 0
 
     def emit(self, record: logging.LogRecord) -> None:
         self.count += 1
+        self.errors += record.levelno >= logging.ERROR
 
 
 @contextlib.contextmanager

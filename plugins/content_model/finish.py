@@ -20,6 +20,7 @@ stand in for a later one); otherwise it removes the pending one. It writes the b
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -105,18 +106,6 @@ def _peak_kb() -> int:
     return 0
 
 
-class _Counter(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(level=logging.WARNING)
-        self.warnings = self.errors = 0
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if record.levelno >= logging.ERROR:
-            self.errors += 1
-        else:
-            self.warnings += 1
-
-
 def _run_step(spec: str, job: dict) -> None:
     import importlib
 
@@ -130,11 +119,12 @@ def main(argv: list[str]) -> int:
     path.unlink(missing_ok=True)
     if job["plugins"] not in sys.path:
         sys.path.insert(0, job["plugins"])
-    from .build import _PlainFormatter, write_stage_report
+    from .build import STOPPED_AT_MESSAGE, BuildFailed, WarningCounter, _internal_error, _PlainFormatter, \
+        write_stage_report
 
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_PlainFormatter())
-    counter = _Counter()
+    counter = WarningCounter()
     root = logging.getLogger()
     root.addHandler(handler)
     root.addHandler(counter)
@@ -144,33 +134,28 @@ def main(argv: list[str]) -> int:
     for name, spec in STEPS.items():
         if name not in steps:
             continue
-        if name == "snapshot" and (counter.errors or counter.warnings):
+        if name == "snapshot" and counter.count:
             # only a build without a single warning may stand in for a later, possibly stricter, one
             _run_step("incremental.snapshot:abandon", steps[name])
             continue
         try:
             _run_step(spec, steps[name])
         except Exception as exc:  # noqa: BLE001 - reported as one line, as the build reports its own
-            if job["verbose"]:
-                logging.getLogger(__name__).exception("the build's last step failed")
-            print(f"error: the build failed: {type(exc).__name__}: {exc}", file=sys.stderr)
-            print("Build stopped; nothing was published. Run with --verbose for the developer's traceback.",
-                  file=sys.stderr)
+            with contextlib.suppress(BuildFailed):
+                _internal_error(exc, job["verbose"])
             failed = True
             if "snapshot" in steps and name != "snapshot":
                 _run_step("incremental.snapshot:abandon", steps["snapshot"])
             break
     fatal = job["fatal"]
-    stopping = (counter.errors and fatal) or (counter.warnings and fatal.startswith("warning"))
+    stopping = (counter.errors and fatal) or (counter.count and fatal.startswith("warning"))
     if stopping and not failed:
-        print("Build stopped at the message above (this build treats it as an error).", file=sys.stderr)
+        print(STOPPED_AT_MESSAGE, file=sys.stderr)
         failed = True
     if job["timeline"]:
         timeline = dict(job["timeline"], finisher_peak_kb=_peak_kb(), build_peak_kb=job["build_peak_kb"])
-        try:
+        with contextlib.suppress(OSError):  # a report of its stages never fails a build
             write_stage_report(timeline, end=time.perf_counter())
-        except OSError:
-            pass  # a report of its stages never fails a build
     return 1 if failed else 0
 
 
