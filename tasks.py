@@ -83,17 +83,63 @@ def regenerate(c):
     main(["-r", "-s", str(CONFIG["settings_base"])])
 
 
+def site_request_handler():
+    """Pelican's development server's handler, answering a missing address as the public hosts do: status 404
+    and the site's not-found page (``publishing.hosting.not_found_page``). Pelican's own sends no answer at all."""
+    from http.server import SimpleHTTPRequestHandler
+
+    from pelican.server import ComplexHTTPRequestHandler
+    from publishing.hosting import not_found_page
+
+    class SiteRequestHandler(ComplexHTTPRequestHandler):
+        def do_GET(self):
+            found = self.existing_path(self.path.split("?", 1)[0])
+            if found is None:
+                self.send_not_found()
+                return
+            self.path = found
+            SimpleHTTPRequestHandler.do_GET(self)
+
+        def existing_path(self, original: str) -> str | None:
+            """``get_path_that_exists`` without its warning: a missing address is answered, not an error."""
+            stem, slash = original.rstrip("/"), original.endswith("/")
+            return next((stem + suffix for suffix in self.SUFFIXES
+                         if (slash or suffix != "/") and os.path.exists(self.translate_path(stem + suffix))), None)
+
+        def send_not_found(self):
+            page = not_found_page(Path(self.base_path), self.path)
+            if page is None:
+                self.send_error(404)
+                return
+            body = page.read_bytes()
+            self.send_response(404)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    return SiteRequestHandler
+
+
+def site_server(root: Path, host: str, port: int):
+    """The development server of ``root`` on ``host:port`` (0: any free port), one thread per connection: a
+    browser keeps connections open it has not used yet, which would stall a server answering one at a time."""
+    from socketserver import ThreadingMixIn
+
+    from pelican.server import RootedHTTPServer
+
+    class ThreadingSiteServer(ThreadingMixIn, RootedHTTPServer):
+        allow_reuse_address = True
+        daemon_threads = True
+
+    return ThreadingSiteServer(str(root), (host, port), site_request_handler())
+
+
 @task(help={"port": "port to listen on (default 8000)"})
 def serve(c, port=None):
-    """Serve output/ at http://127.0.0.1:8000 (loopback only)."""
-    from pelican.server import ComplexHTTPRequestHandler, RootedHTTPServer
-
+    """Serve output/ at http://127.0.0.1:8000 (loopback only); a missing address gets the site's not-found page."""
     port = int(port or CONFIG["port"])
-
-    class AddressReuseTCPServer(RootedHTTPServer):
-        allow_reuse_address = True
-
-    server = AddressReuseTCPServer(str(CONFIG["deploy_path"]), (CONFIG["host"], port), ComplexHTTPRequestHandler)
+    server = site_server(CONFIG["deploy_path"], CONFIG["host"], port)
     print(f"Serving the site at http://{CONFIG['host']}:{port}/ (Ctrl+C to stop)")
     try:
         server.serve_forever()

@@ -471,3 +471,111 @@ def test_related_cache_keys_hold_the_candidates_dates_and_languages(tmp_path):
     english.versions["zh"] = SimpleNamespace(slug="english", lang="zh", date=english.original.date, officials=[],
                                              topics=english.original.topics)
     assert best(stories, zh_reader, "zh")[0] == "english"
+
+
+# --------------------------------------------------------------------------- the not-found page
+
+
+NOT_FOUND_PAGES = {"404.html": "en", "zh/404.html": "zh"}
+
+
+@pytest.fixture(scope="module")
+def dev_server_of_sample(sample_site):
+    """The development build served by `invoke serve`'s handler (tasks.site_request_handler) on loopback."""
+    import threading
+
+    import tasks
+
+    server = tasks.site_server(sample_site, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def page_links(page: Path) -> list[str]:
+    soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+    return [tag.get(name) for tag in soup.find_all(True) for name in ("href", "src", "action") if tag.get(name)]
+
+
+def test_the_not_found_pages_say_what_happened_in_each_language_and_link_from_the_root(sample_site):
+    for relative, lang in NOT_FOUND_PAGES.items():
+        soup = BeautifulSoup((sample_site / relative).read_text(encoding="utf-8"), "html.parser")
+        assert soup.html["lang"] == ("zh-CN" if lang == "zh" else "en")
+        assert soup.find("meta", attrs={"name": "robots"})["content"] == "noindex"
+        assert soup.h1.get_text() == ("页面未找到" if lang == "zh" else "Page not found")
+        # ... then the other language's part, marked as such
+        other = soup.select(".app-not-found--other")
+        assert [part["lang"] for part in other] == (["en"] if lang == "zh" else ["zh-CN"])
+        assert other[0].h2.get_text() == ("Page not found" if lang == "zh" else "页面未找到")
+        forms = soup.select("form[role=search]")
+        assert [form["action"] for form in forms] == (["/zh/search/", "/search/"] if lang == "zh"
+                                                      else ["/search/", "/zh/search/"])
+        assert all(form.find("input", attrs={"name": "q"}) for form in forms)
+        assert soup.find(attrs={"data-pagefind-body": True}) is None, "the search index would hold it"
+        # Served for a missing address at any depth: every link is root-relative, none relative to its folder.
+        links = page_links(sample_site / relative)
+        relative_links = [link for link in links if not re.match(r"(/(?!/)|#|[a-z]+:)", link)]
+        assert links and relative_links == [], relative_links
+        for link in links:
+            target = link.split("#", 1)[0] if link.startswith("/") else ""
+            if target:
+                path = sample_site / target.lstrip("/")
+                assert path.is_file() or (path / "index.html").is_file(), f"{relative} links {link}: missing"
+    assert "404" not in (sample_site / "sitemap.xml").read_text(encoding="utf-8")
+
+
+def test_the_public_not_found_pages_link_the_site_absolutely(published_site):
+    from tests.conftest import SAMPLE_SITEURL
+
+    for relative in NOT_FOUND_PAGES:
+        links = [link for link in page_links(published_site / relative) if not link.startswith(("#", "mailto:"))]
+        assert links and all(link.startswith(SAMPLE_SITEURL + "/") for link in links), links
+
+
+def test_the_not_found_pages_pass_the_nu_html_checker(sample_site, published_site):
+    messages = checkers.run_vnu([site / page for site in (sample_site, published_site) for page in NOT_FOUND_PAGES])
+    assert messages == [], checkers.format_vnu(messages)
+
+
+def test_invoke_serve_answers_a_missing_address_with_the_not_found_page_of_its_language(sample_site,
+                                                                                         dev_server_of_sample):
+    import urllib.error
+    import urllib.request
+
+    for path, page in (("2026/01/no-such-story/", "404.html"), ("zh/2026/01/no-such-story/", "zh/404.html"),
+                       ("no-such-page.html", "404.html"), ("%2e%2e/zh/x", "404.html")):
+        with pytest.raises(urllib.error.HTTPError) as answer:
+            urllib.request.urlopen(f"{dev_server_of_sample}/{path}", timeout=10)
+        assert answer.value.code == 404, path
+        assert answer.value.headers["Content-Type"] == "text/html; charset=utf-8"
+        assert answer.value.read() == (sample_site / page).read_bytes(), path
+    with urllib.request.urlopen(f"{dev_server_of_sample}/topics/", timeout=10) as found:
+        assert found.status == 200
+
+
+@pytest.mark.parametrize("path", ["2026/01/no-such-story/", "zh/2026/no-such-page"])
+def test_the_not_found_page_at_depth_is_styled_and_passes_axe(dev_server_of_sample, browser, path):
+    violations = checkers.run_axe(browser, f"{dev_server_of_sample}/{path}")
+    assert violations == [], checkers.format_axe(violations)
+    loaded = browser.execute_script("return [...document.styleSheets].filter(s => s.cssRules.length).map(s => s.href)")
+    assert any(re.search(r"/theme/css/portal\.[0-9a-f]{8}\.css$", href or "") for href in loaded), loaded
+    assert browser.execute_script("return document.documentElement.classList.contains('js')"), "portal.js did not run"
+
+
+@pytest.mark.parametrize("width", [320, 1280])
+def test_screenshots_of_the_not_found_pages(dev_server_of_sample, tmp_path_factory, width):
+    folder = tmp_path_factory.mktemp(f"not-found-shots-{width}")
+    driver = checkers.chromium_driver(width=width, height=900)
+    try:
+        for path in ("2026/01/no-such-story/", "zh/2026/no-such-page"):
+            driver.get(f"{dev_server_of_sample}/{path}")
+            assert driver.execute_script("return document.documentElement.scrollWidth") <= width, path
+            shot = folder / (path.strip("/").replace("/", "-") + f"-{width}.png")
+            driver.save_screenshot(str(shot))
+            assert shot.stat().st_size > 10_000
+    finally:
+        driver.quit()

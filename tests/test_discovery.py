@@ -46,8 +46,8 @@ def html_pages(site: Path) -> set[str]:
     pages = set()
     for path in site.rglob("*.html"):
         relative = path.relative_to(site).as_posix()
-        if relative.startswith(("pagefind/", "drafts/")):
-            continue
+        if relative.startswith(("pagefind/", "drafts/")) or relative.rpartition("/")[2] == "404.html":
+            continue  # (the not-found pages: DISCOVERY_SITEMAP_EXCLUDE)
         pages.add(relative[: -len("index.html")] if relative.endswith("index.html") else relative)
     return pages
 

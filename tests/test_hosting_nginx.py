@@ -223,15 +223,22 @@ def test_nginx_other_files_types_and_charsets(published_site, nginx_published):
 
 
 def test_nginx_missing_page_and_hosting_files_are_404_with_headers(published_site, nginx_published):
-    # The site has no 404 page of its own (no 404.html in the output), so nginx's built-in one answers; the snippet
-    # uses `always`, so even error responses carry the policy.
-    assert not (published_site / "404.html").exists(), "the site has a 404 page now: add `error_page 404 /404.html;`"
-    for path in ("no-such-page/", "2026/01/no-such-article/", hosting.HEADERS_FILE, hosting.NGINX_FILE):
+    # A missing address gets status 404 and the site's not-found page of its language folder (reader_features),
+    # with the policy's headers (`always`: error responses carry them too); so do the two hosting files.
+    english = (published_site / "404.html").read_bytes()
+    chinese = (published_site / "zh" / "404.html").read_bytes()
+    answers = {"no-such-page/": english, "2026/01/no-such-article/": english, "zh/2026/01/no-such-article/": chinese,
+               "zh/no-such-page": chinese, hosting.HEADERS_FILE: english, hosting.NGINX_FILE: english}
+    for path, page in answers.items():
         status, _, body = fetch(f"{nginx_published}/{path}")
         assert status == 404, (path, status)
+        assert body == page, f"/{path}: not the not-found page of its language"
         assert b"add_header" not in body and b"Content-Security-Policy" not in body, "a hosting file was served"
         assert header_problems(nginx_published, path, None, "text/html; charset=utf-8", status=404) == []
     assert (published_site / hosting.NGINX_FILE).is_file() and (published_site / hosting.HEADERS_FILE).is_file()
+    # The not-found page itself, asked for by name, is a page like any other.
+    status, _, body = fetch(f"{nginx_published}/404.html")
+    assert status == 200 and body == english
 
 
 # --------------------------------------------------------------------------- the checks fail on a broken snippet
@@ -343,7 +350,9 @@ def test_nginx_site_runs_in_chromium_without_csp_violations(nginx_loopback_site,
         assert browser.title == "canary", "the inline script ran: nginx sent no Content-Security-Policy"
         assert any("script-src" in v for v in violations(browser)), "a blocked inline script must be reported"
 
-        for path in ["", *article_paths(site)]:
+        # ... and a missing address, at depth: the not-found page nginx answers with loads the same scripts and
+        # styles (its links cannot be relative to the address it answers).
+        for path in ["", *article_paths(site), "2026/01/no-such-article/", "zh/2026/no-such-page"]:
             browser.get(f"{base}/{path}")
             browser.execute_script("window.scrollTo(0, document.body.scrollHeight)")
             time.sleep(0.2)  # deferred scripts, lazy images

@@ -13,6 +13,8 @@ Adds to the site build:
   - ``output/_nginx.conf``: an nginx snippet for SSH deploys. It lives in the output so it travels with each
     release (``include .../current/_nginx.conf``); it holds only the headers every visitor receives anyway, and
     the snippet itself answers 404 for both files. The S3 deployer skips both (there headers are object metadata).
+    The snippet also answers a missing address with the site's not-found page of its language folder
+    (``reader_features``' ``404.html``, ``zh/404.html``: ``error_page``).
 
 `deploy.py` holds the publish pipeline (staging build, checks, the ssh/git/s3 targets, rollback) used by
 tasks.py; `linkcheck.py` the internal link check. Settings (read with defaults in `publishing_settings`):
@@ -137,13 +139,21 @@ def write_hashed_assets(output: Path, options: dict) -> list[str]:
     return written
 
 
+def not_found_pages(settings: dict) -> list[str]:
+    """Where a not-found page of each interface language would be (``reader_features``: ``404.html``,
+    ``<lang>/404.html``)."""
+    default = settings["DEFAULT_LANG"]
+    return [("" if lang == default else f"{lang}/") + "404.html" for lang in settings.get("PORTAL_LANGUAGES", [default])]
+
+
 def on_finalized(pelican) -> None:
     options = publishing_settings(pelican.settings)
     output = Path(pelican.settings["OUTPUT_PATH"])
     hashed = write_hashed_assets(output, options)
     if options["hosting_files"]:
         (output / HEADERS_FILE).write_text(render_headers_file(options["policy"], hashed), encoding="utf-8")
-        (output / NGINX_FILE).write_text(render_nginx_conf(options["policy"], hashed), encoding="utf-8")
+        not_found = [page for page in not_found_pages(pelican.settings) if (output / page).is_file()]
+        (output / NGINX_FILE).write_text(render_nginx_conf(options["policy"], hashed, not_found), encoding="utf-8")
 
 
 def register() -> None:

@@ -15,6 +15,8 @@ import fnmatch
 import posixpath
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote
 
 # Files the deployer writes next to the site, never part of what visitors request (see register() docs).
 HEADERS_FILE = "_headers"
@@ -185,11 +187,13 @@ def _nginx_quote(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def render_nginx_conf(policy: HostingPolicy, hashed_assets: list[str]) -> str:
+def render_nginx_conf(policy: HostingPolicy, hashed_assets: list[str], not_found_pages: list[str] = ()) -> str:
     """An nginx snippet to `include` inside the site's `server { root .../current; }` block.
 
     nginx drops every inherited add_header in a location that has its own, so each hashed-asset location repeats
-    the security headers.
+    the security headers. ``not_found_pages``: the site's not-found pages (``404.html``, ``zh/404.html``): a missing
+    address is answered with the one of its language folder, else the root's (a location of its own per language
+    folder, with no add_header, so it keeps the security headers).
     """
 
     def header_lines(cache: str, indent: str) -> list[str]:
@@ -207,8 +211,26 @@ def render_nginx_conf(policy: HostingPolicy, hashed_assets: list[str]) -> str:
         *header_lines(policy.short_cache, ""),
         "location ~ ^/_(headers|nginx\\.conf)$ { return 404; }",
     ]
+    for page in sorted(not_found_pages, key=lambda p: (p.count("/"), p)):
+        folder = page.rpartition("/")[0]
+        lines.append(f"location ^~ /{folder}/ {{ error_page 404 /{page}; }}" if folder else f"error_page 404 /{page};")
     for path in sorted(hashed_assets):
         lines.append(f"location = /{path} {{")
         lines += header_lines(policy.long_cache, "    ")
         lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------- missing addresses
+
+
+def not_found_page(root: Path, url_path: str) -> Path | None:
+    """The page a host answers the missing address ``url_path`` with, as the nginx snippet and Cloudflare Pages
+    do: the not-found page of its first folder (a language's, ``zh/404.html``), else the site's (``404.html``);
+    None when the site has neither. Netlify and GitHub Pages serve ``404.html`` alone."""
+    first = next((word for word in unquote(url_path.split("?", 1)[0]).split("/") if word), "")
+    candidates = [root / first / "404.html"] if first not in ("", ".", "..") and "\\" not in first else []
+    for page in [*candidates, root / "404.html"]:
+        if page.is_file():
+            return page
+    return None

@@ -4,6 +4,9 @@ Adds, for each interface language (the default at ``/``, the others under ``/<la
 
 * ``archives/``: the years and months, with their counts; ``YYYY/`` (the year's stories, by month) and
   ``YYYY/MM/`` (the month's, with summaries). Article URLs are ``YYYY/MM/<slug>/``, so ``YYYY/MM/index.html`` is free.
+* ``404.html`` (and ``<lang>/404.html``): the page a server answers a missing address with (template ``404.html``,
+  ``partials/not_found.html``): what happened, a search box and where to go, in the page's language and then in
+  the others (a host may serve the default language's page for every missing address).
 * on every article (templates ``partials/related.html``, ``partials/prev_next.html``, ``partials/dateline.html``):
   ``article.related_articles`` (stories sharing officials and topics, best first, then newest),
   ``article.previous_in_language`` / ``article.next_in_language`` (the older and newer article in the same
@@ -38,6 +41,8 @@ DEFAULTS = {
     "READER_RELATED_CANDIDATES_PER_TERM": 200,
     # Write archives/, YYYY/ and YYYY/MM/ in each language.
     "READER_ARCHIVES": True,
+    # Write the page a server answers a missing address with: 404.html, and <lang>/404.html in each other language.
+    "READER_NOT_FOUND_PAGE": True,
 }
 
 
@@ -106,8 +111,28 @@ class ReaderFeaturesGenerator(Generator):
         )
 
     def generate_output(self, writer):
-        if not self.options["READER_ARCHIVES"]:
-            return
+        if self.options["READER_ARCHIVES"]:
+            self._write_archives(writer)
+        if self.options["READER_NOT_FOUND_PAGE"]:
+            self._write_not_found(writer)
+
+    def _write_not_found(self, writer):
+        """The not-found page of each language. A server answers any missing address with it, at any depth, so
+        its links cannot be relative to its own folder: they are root-relative in a development build (SITEURL
+        empty: the site is served from the root of its host) and absolute in a public one."""
+        for lang in self.languages:
+            prefix = lang_prefix(self.settings, lang)
+            writer.write_file(
+                prefix + "404.html",
+                self.get_template("404"),
+                self.context,
+                relative_urls=False,
+                template_name="404",
+                page_lang=lang,
+                lang_prefix=prefix,
+            )
+
+    def _write_archives(self, writer):
         for lang in self.languages:
             years = self.archives[lang]
             self._write(writer, lang, "archives/", "archives", archive_years=archive_index(years))
