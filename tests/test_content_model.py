@@ -868,7 +868,7 @@ def test_bodies_are_held_packed_and_the_site_is_the_one_built_from_bodies_as_rea
 
 def command_line_build(root, files: dict, **overrides):
     """A build as ``invoke build`` runs it (``content_model.build.command_line``, a process of its own that becomes
-    its finisher): (exit code, messages, stage report)."""
+    its finisher): (exit code, what it printed, stage report)."""
     import json
     import subprocess
     import sys
@@ -883,7 +883,8 @@ def command_line_build(root, files: dict, **overrides):
               "from content_model.build import command_line; command_line(spec)")
     done = subprocess.run([sys.executable, "-c", script, json.dumps(spec)], capture_output=True, text=True,
                           cwd=REPO_ROOT, timeout=600)
-    return done.returncode, done.stderr, json.loads(report.read_text(encoding="utf-8")) if report.exists() else None
+    return (done.returncode, done.stdout + done.stderr,
+            json.loads(report.read_text(encoding="utf-8")) if report.exists() else None)
 
 
 def test_a_command_line_build_indexes_and_saves_its_snapshot_in_a_small_process_it_becomes(tmp_path):
@@ -899,6 +900,9 @@ def test_a_command_line_build_indexes_and_saves_its_snapshot_in_a_small_process_
     files = two_year_site_files()
     code, messages, report = command_line_build(tmp_path / "cli", files, SEARCH_EARLY_MIN_PAGES=1)
     assert code == 0, messages
+    # Pelican's "Done" line is printed before the finisher's steps; the finisher's own closing line tells them too.
+    assert re.search(r"^Done: search index and build snapshot in [\d.]+ seconds; the whole build took [\d.]+ "
+                     r"seconds\.$", messages, re.M), messages
     assert report["path"] == "full build" and report["stages"]["finishing"] > 0
     assert 0 < report["finisher_peak_kb"] < report["build_peak_kb"]
     cache = tmp_path / "cli" / "cache"
@@ -928,6 +932,7 @@ def test_a_finisher_whose_index_fails_exits_with_an_error_and_leaves_no_snapshot
     code, messages, report = command_line_build(tmp_path, files, SEARCH_PAGEFIND_OPTIONS=["--no-such-option"])
     assert code == 1
     assert "error: Pagefind failed (exit 2)" in messages and "Build stopped at the message above" in messages
+    assert "the whole build took" not in messages
     assert report["path"] == "full build"
     snapshot = tmp_path / "cache" / "last-build"
     assert not (snapshot / MANIFEST).exists() and not (snapshot / PENDING).exists()

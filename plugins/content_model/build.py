@@ -160,6 +160,7 @@ def build(settings_file: str | Path, overrides: dict | None = None, fatal: str =
 
     from . import finish
 
+    started = time.perf_counter()
     clock = StageClock() if timeline else None
     taken = FAILED
     if then_exit:
@@ -228,7 +229,8 @@ def build(settings_file: str | Path, overrides: dict | None = None, fatal: str =
         else:
             release()
     if handing_over:
-        finish.become_finisher(settings["CACHE_PATH"], fatal, verbose, clock.state(timeline, taken) if clock else None)
+        finish.become_finisher(settings["CACHE_PATH"], fatal, verbose, clock.state(timeline, taken) if clock else None,
+                               started)
     return settings
 
 

@@ -33,6 +33,8 @@ STEPS = {
     "search": "search:finish_index",
     "snapshot": "incremental.snapshot:complete",
 }
+# What the finisher's closing line calls each step.
+DONE_NAMES = {"search": "search index", "snapshot": "build snapshot"}
 # The job file, in the build's cache folder (with the process id: builds may share a cache).
 JOB_FILE = "finisher-job-{pid}.json"
 
@@ -76,12 +78,14 @@ def pending() -> bool:
     return bool(HANDOFF.steps)
 
 
-def become_finisher(cache_path: str | Path, fatal: str, verbose: bool, timeline: dict | None) -> None:
+def become_finisher(cache_path: str | Path, fatal: str, verbose: bool, timeline: dict | None,
+                    started: float) -> None:
     """Replace this process with the finisher of the steps handed over (never returns). ``timeline``: the stage
-    report to write at the end (``StageClock.state``)."""
+    report to write at the end (``StageClock.state``); ``started``: when the build started (``time.perf_counter``,
+    which counts from boot here, so the finisher can tell the whole build's time)."""
     plugins = str(Path(__file__).resolve().parent.parent)
     job = {"steps": HANDOFF.steps, "fatal": fatal, "verbose": verbose, "timeline": timeline, "plugins": plugins,
-           "build_peak_kb": _peak_kb()}
+           "build_peak_kb": _peak_kb(), "started": started, "handed_at": time.perf_counter()}
     path = Path(cache_path).resolve() / JOB_FILE.format(pid=os.getpid())
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(job), encoding="utf-8")
@@ -152,10 +156,16 @@ def main(argv: list[str]) -> int:
     if stopping and not failed:
         print(STOPPED_AT_MESSAGE, file=sys.stderr)
         failed = True
+    end = time.perf_counter()
     if job["timeline"]:
         timeline = dict(job["timeline"], finisher_peak_kb=_peak_kb(), build_peak_kb=job["build_peak_kb"])
         with contextlib.suppress(OSError):  # a report of its stages never fails a build
-            write_stage_report(timeline, end=time.perf_counter())
+            write_stage_report(timeline, end=end)
+    if not failed:
+        # Pelican's "Done" line, printed before these steps, gives the time of its own run alone.
+        done = " and ".join(DONE_NAMES[name] for name in STEPS if name in steps)
+        print(f"Done: {done} in {end - job['handed_at']:.2f} seconds; the whole build took "
+              f"{end - job['started']:.2f} seconds.", flush=True)
     return 1 if failed else 0
 
 
