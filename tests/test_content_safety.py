@@ -19,9 +19,11 @@ BIDI = "Budget \u202eevil\u202c report\u2028next line"
 HOSTILE_REGISTRY = {
     "officials/hostile-official.md": (
         f"Title: Hostile Official {XSS_IMG}\nAliases: 恶意官员, {BREAKOUT}\nRole: Director </script><script>alert(5)</script>\n"
-        "Role_Zh: 局长 {{ SITENAME }}\n\nBiography with <script>alert(6)</script> and {{ 7*7 }}.\n"
+        "Role_Zh: 局长 {{ SITENAME }}\nDescription_Zh: 简介 <script>alert(9)</script> {{ 7*7 }}\n\n"
+        "Biography with <script>alert(6)</script> and {{ 7*7 }}.\n"
     ),
-    "topics/hostile-topic.md": f"Title: Hostile topic {BREAKOUT}\nAliases: 恶意专题\nSummary: {XSS_IMG}\n\nDescription.\n",
+    "topics/hostile-topic.md": f"Title: Hostile topic {BREAKOUT}\nAliases: 恶意专题\nSummary: {XSS_IMG}\n"
+                               f"Summary_Zh: {XSS_IMG}\nDescription_Zh: {BREAKOUT}\n\nDescription.\n",
     "people/wang-siqi.md": "Title: Wang Siqi\nAliases: 王思琪\n\nEditor.\n",
 }
 

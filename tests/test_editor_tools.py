@@ -543,6 +543,15 @@ def test_check_unknown_keys_with_a_suggestion(tmp_path):
                                   "`Officials`?"]
 
 
+def test_check_registry_entries_take_chinese_texts_and_name_a_misspelt_key(tmp_path):
+    problems = findings(tmp_path, {
+        "topics/parks.md": "Title: Parks\nAliases: 公园\nSummary: Parks.\nSummary_Zh: 公园。\nDescription_Zh: 公园报道。\n\nParks.\n",
+        "people/li-ran.md": "Title: Li Ran\nAliases: 李然\nDescripton_Zh: 记者。\n\nReporter.\n",
+    })
+    assert messages(problems, "error") == ["content/people/li-ran.md:3: unknown key `descripton_zh` in a people entry; did you "
+                                  "mean `Description_Zh`?"]
+
+
 def test_check_officials_and_topics_that_do_not_resolve(tmp_path):
     problems = findings(tmp_path, {"articles/2026/bad.md": article(title="Metro", topics="Public transprt",
                                                                    officials="Liang Shuwn, Nobody At All")})

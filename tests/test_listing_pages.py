@@ -11,8 +11,10 @@ from tests.support.sites import DEFAULT_REGISTRY, article, make_site
 
 REGISTRY = {
     **DEFAULT_REGISTRY,
-    "officials/he-jianguo.md": "Title: He Jianguo\nAliases: 何建国\nRole: Party Secretary\nRole_Zh: 市委书记\n\nSecretary.\n",
-    "topics/housing.md": "Title: Housing\nAliases: 住房保障\n\nHomes.\n",
+    "officials/he-jianguo.md": "Title: He Jianguo\nAliases: 何建国\nRole: Party Secretary\nRole_Zh: 市委书记\n"
+                               "Description_Zh: 市委书记简介。\n\nSecretary.\n",
+    "topics/housing.md": "Title: Housing\nAliases: 住房保障\nSummary: Homes for all.\nSummary_Zh: 住有所居。\n"
+                         "Description_Zh: 住房报道。\n\nHomes.\n",
     "topics/food-safety.md": "Title: Food safety\nAliases: 食品安全\n\nNever used.\n",
     "officials/han-yiming.md": "Title: Han Yiming\nAliases: 韩一鸣\nRole: Director\n\nNever named.\n",
 }
@@ -299,3 +301,38 @@ def test_the_menu_marks_the_page_it_links_and_no_other(site):
     section_page = href.split("://", 1)[-1].split("/", 1)[-1] if "://" in href else href.lstrip("./")
     marked = page(site, section_page + "index.html").select(".app-nav [aria-current=page]")
     assert [a["href"] for a in marked] == [href]
+
+
+def test_registry_texts_follow_the_page_language_and_fall_back_to_english_marked_as_such(site):
+    """A registry entry's ``Summary_Zh`` and ``Description_Zh`` are what Chinese pages show; an entry without them
+    shows its English text there, marked ``lang="en"`` (screen readers switch voice)."""
+
+    def page(relative: str) -> BeautifulSoup:
+        return BeautifulSoup((site.output / relative / "index.html").read_text(encoding="utf-8"), "html.parser")
+
+    def description(relative: str) -> tuple[str, str | None]:
+        shown = page(relative).select_one(".app-term-header__description")
+        return shown.get_text(), shown.get("lang")
+
+    assert description("zh/topics/housing") == ("住房报道。", None)
+    assert description("topics/housing") == ("Homes.", None)
+    assert description("zh/topics/public-transport") == ("Buses and metro.", "en")
+    assert description("zh/officials/he-jianguo") == ("市委书记简介。", None)
+    assert description("officials/he-jianguo") == ("Secretary.", None)
+    assert description("zh/officials/tao-minghui") == ("Mayor.", "en")
+
+    def meta_description(relative: str) -> str:
+        return page(relative).find("meta", attrs={"name": "description"})["content"]
+
+    assert meta_description("zh/topics/housing") == "住有所居。"
+    assert meta_description("topics/housing") == "Homes for all."
+    assert meta_description("zh/topics/urban-renewal") == "城市更新"  # no Chinese summary: the Chinese name
+
+    def index_summary(relative: str, topic: str) -> tuple[str, str | None]:
+        link = page(relative).find("a", href=lambda href: href and href.endswith(f"topics/{topic}/"))
+        shown = link.find_parent("li").find("p")
+        return shown.get_text(), shown.get("lang")
+
+    assert index_summary("zh/topics", "housing") == ("住有所居。", None)
+    assert index_summary("zh/topics", "urban-renewal") == ("Old neighbourhoods.", "en")
+    assert index_summary("topics", "urban-renewal") == ("Old neighbourhoods.", None)

@@ -40,10 +40,11 @@ ARTICLE_KEYS = (
 # Pelican's own keys that editors may legitimately use.
 PELICAN_KEYS = ("status", "translation", "template", "save_as", "url")
 PAGE_KEYS = ("title", "slug", "lang", "summary", "modified", "date", "status", "translation")
+# ``*_zh``: the Chinese text of a field (``description_zh``: of the body) that Chinese pages show instead.
 REGISTRY_KEYS = {
-    "officials": ("title", "slug", "aliases", "role", "role_zh", "photo", "photo_alt"),
-    "topics": ("title", "slug", "aliases", "summary"),
-    "people": ("title", "slug", "aliases", "role", "role_zh"),
+    "officials": ("title", "slug", "aliases", "role", "role_zh", "photo", "photo_alt", "description_zh"),
+    "topics": ("title", "slug", "aliases", "summary", "summary_zh", "description_zh"),
+    "people": ("title", "slug", "aliases", "role", "role_zh", "description_zh"),
 }
 REQUIRED_ARTICLE_KEYS = ("title", "date", "topics", "editors")
 LIST_KEYS = ("topics", "officials", "reporters", "editors", "aliases")
@@ -412,9 +413,20 @@ class Entry:
         return self.title
 
     def role_in(self, lang: str) -> str:
-        if lang.startswith("zh") and self.fields.get("role_zh"):
-            return self.fields["role_zh"]
-        return self.fields.get("role", "")
+        return self.text_in("role", lang)
+
+    def text_in(self, key: str, lang: str) -> str:
+        """The entry's ``role``, ``summary`` or ``description`` (its body) as a page in ``lang`` shows it: the
+        Chinese text (``Role_Zh``, ``Summary_Zh``, ``Description_Zh``) on a Chinese page, when the entry has it,
+        else the English (``has_text_in`` tells which)."""
+        if self.has_text_in(key, lang) and lang.startswith("zh"):
+            return self.fields[f"{key}_zh"]
+        return self.body if key == "description" else self.fields.get(key, "")
+
+    def has_text_in(self, key: str, lang: str) -> bool:
+        """Whether ``text_in(key, lang)`` is in ``lang``: always in English, the registry's language; in Chinese
+        when the entry has the field's Chinese text."""
+        return not lang.startswith("zh") or bool(self.fields.get(f"{key}_zh"))
 
     def field(self, key: str) -> str:
         return self.fields.get(key, "")

@@ -31,9 +31,11 @@ class Term(URLWrapper):
     def field(self, key: str) -> str:
         return self.entry.field(key) if self.entry else ""
 
-    @property
-    def description(self) -> str:
-        return self.entry.body if self.entry else ""
+    def text_in(self, key: str, lang: str) -> str:
+        return self.entry.text_in(key, lang) if self.entry else ""
+
+    def has_text_in(self, key: str, lang: str) -> bool:
+        return self.entry.has_text_in(key, lang) if self.entry else True
 
     def __reduce__(self):
         # Terms are rebuilt each run from the registries; pickling keeps only what identifies them.
