@@ -229,7 +229,7 @@ def not_found_page(root: Path, url_path: str) -> Path | None:
     do: the not-found page of its first folder (a language's, ``zh/404.html``), else the site's (``404.html``);
     None when the site has neither. Netlify and GitHub Pages serve ``404.html`` alone."""
     first = next((word for word in unquote(url_path.split("?", 1)[0]).split("/") if word), "")
-    candidates = [root / first / "404.html"] if first not in ("", ".", "..") and "\\" not in first else []
+    candidates = [root / first / "404.html"] if first not in ("", ".", "..") else []
     for page in [*candidates, root / "404.html"]:
         if page.is_file():
             return page
