@@ -481,19 +481,11 @@ NOT_FOUND_PAGES = {"404.html": "en", "zh/404.html": "zh"}
 
 @pytest.fixture(scope="module")
 def dev_server_of_sample(sample_site):
-    """The development build served by `invoke serve`'s handler (tasks.site_request_handler) on loopback."""
-    import threading
-
+    """The development build served by `invoke serve`'s server (tasks.site_server) on loopback."""
     import tasks
 
-    server = tasks.site_server(sample_site, "127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with checkers.serving(tasks.site_server(sample_site, "127.0.0.1", 0)) as base:
+        yield base
 
 
 def page_links(page: Path) -> list[str]:

@@ -316,8 +316,15 @@ def serve_directory(path: os.PathLike | str, handler_class: type | None = None) 
     if not root.is_dir():
         raise NotADirectoryError(root)
     handler = functools.partial(handler_class or _QuietHandler, directory=str(root))
-    server = _QuietServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, name=f"serve {root}", daemon=True)
+    with serving(_QuietServer(("127.0.0.1", 0), handler), f"serve {root}") as base:
+        yield base
+
+
+@contextlib.contextmanager
+def serving(server, name: str = "test server") -> Iterator[str]:
+    """Run ``server`` (a ``socketserver`` server listening on loopback) in a thread for the duration of the block;
+    yields its base URL without trailing slash."""
+    thread = threading.Thread(target=server.serve_forever, name=name, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"
