@@ -304,8 +304,8 @@ def test_the_menu_marks_the_page_it_links_and_no_other(site):
 
 
 def test_registry_texts_follow_the_page_language_and_fall_back_to_english_marked_as_such(site):
-    """A registry entry's ``Summary_Zh`` and ``Description_Zh`` are what Chinese pages show; an entry without them
-    shows its English text there, marked ``lang="en"`` (screen readers switch voice)."""
+    """A registry entry's ``Summary_Zh``, ``Description_Zh`` and ``Role_Zh`` are what Chinese pages show; an entry
+    without them shows its English text there, marked ``lang="en"`` (screen readers switch voice)."""
 
     def page(relative: str) -> BeautifulSoup:
         return BeautifulSoup((site.output / relative / "index.html").read_text(encoding="utf-8"), "html.parser")
@@ -336,3 +336,12 @@ def test_registry_texts_follow_the_page_language_and_fall_back_to_english_marked
     assert index_summary("zh/topics", "housing") == ("住有所居。", None)
     assert index_summary("zh/topics", "urban-renewal") == ("Old neighbourhoods.", "en")
     assert index_summary("topics", "urban-renewal") == ("Old neighbourhoods.", None)
+
+    # ... and so do roles (Liang Shuwen has no Role_Zh)
+    def role(relative: str, selector: str) -> list[tuple[str, str | None]]:
+        return [(shown.get_text(), shown.get("lang")) for shown in page(relative).select(selector)]
+
+    assert role("zh/officials/liang-shuwen", ".app-term-header__role") == [("Vice Mayor", "en")]
+    assert role("zh/officials/tao-minghui", ".app-term-header__role") == [("澜海市市长", None)]
+    assert ("Vice Mayor", "en") in role("zh/officials", ".app-card__role")
+    assert ("Vice Mayor", None) in role("officials", ".app-card__role")

@@ -143,7 +143,8 @@ def not_found_pages(settings: dict) -> list[str]:
     """Where a not-found page of each interface language would be (``reader_features``: ``404.html``,
     ``<lang>/404.html``)."""
     default = settings["DEFAULT_LANG"]
-    return [("" if lang == default else f"{lang}/") + "404.html" for lang in settings.get("PORTAL_LANGUAGES", [default])]
+    languages = settings.get("PORTAL_LANGUAGES", [default])
+    return [("" if lang == default else f"{lang}/") + "404.html" for lang in languages]
 
 
 def on_finalized(pelican) -> None:
