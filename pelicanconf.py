@@ -180,8 +180,10 @@ PORTAL_SECTIONS = {
 # previous/next in the same language and reading time on every article. READER_CHARS_PER_MINUTE = 350 (Chinese
 # characters), READER_WORDS_PER_MINUTE = 220 (other text); READER_RELATED_COUNT = 4;
 # READER_RELATED_WEIGHTS = {"topics": 3, "officials": 2} (points per shared term); READER_RELATED_CANDIDATES_PER_TERM
-# = 200 (the most recent stories of a term that are considered); READER_ARCHIVES = True; READER_NOT_FOUND_PAGE =
-# True (404.html and zh/404.html, the page a missing address is answered with).
+# = 200 (the most recent stories of a term that are considered); READER_ARCHIVES = True;
+# READER_YEAR_STORIES_PER_MONTH = 5 (each month's newest stories on a year's page; the month's page lists all; 0:
+# the months only); READER_NOT_FOUND_PAGE = True (404.html and zh/404.html, the page a missing address is answered
+# with).
 
 # search (plugins/search): search/ per language and a Pagefind index of article bodies after every build, sharded
 # by language and year (pagefind/ = newest shard of each language, pagefind/shards/<lang>-<year>/ + shards.json),

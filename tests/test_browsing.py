@@ -250,15 +250,61 @@ def test_year_pages_list_every_story_once_in_each_language(browsing_site):
     assert headings == ["March 2026", "February 2026"]
 
 
-def test_sample_year_pages_list_every_article(sample_site):
+def test_every_sample_article_is_on_a_month_page_its_year_page_links(sample_site):
     listed = set()
     for prefix in ("", "zh/"):
         years = [period_url(a["href"]) for a in soup_of(sample_site, f"{prefix}archives").select("main h2 a")]
         assert years
         for year in years:
-            listed |= set(linked_articles(soup_of(sample_site, year), "main .app-archive-list"))
+            months = [period_url(a["href"]) for a in soup_of(sample_site, year).select("main .app-archive-years a")]
+            assert months and all(month.startswith(year) for month in months), (year, months)
+            for month in months:
+                listed |= set(linked_articles(soup_of(sample_site, month), "main .app-list"))
     everything = article_urls(sample_site)
     assert listed == everything["en"] | everything["zh"]
+
+
+def test_a_year_page_lists_each_months_newest_stories_and_links_the_rest(tmp_path):
+    from tests.support.sites import DEFAULT_REGISTRY
+
+    site = make_site(tmp_path, browsing_files(), {**DEFAULT_REGISTRY, **REGISTRY_EXTRA},
+                     READER_YEAR_STORIES_PER_MONTH=2)
+    for year, stories, more, counts in (
+        ("2026", ["2026/03/anchor/", "2026/03/twin/", "2026/02/topic/"],
+         [("All 3 articles from March 2026", "2026/03/")], ["(3)", "(1)"]),
+        ("zh/2026", ["zh/2026/03/anchor/", "2026/03/twin/", "2026/02/topic/"],
+         [("2026年3月全部3篇文章", "zh/2026/03/")], ["(3)", "(1)"]),
+    ):
+        soup = soup_of(site.output, year)
+        assert linked_articles(soup, "main .app-archive-list") == stories
+        assert [(a.get_text(strip=True), period_url(a["href"])) for a in soup.select("main .app-archive-more a")] == more
+        # the months' counts are of all their stories, and the year's too
+        assert [c.get_text(strip=True) for c in soup.select("main .app-archive-years .app-count")] == counts
+        assert soup.select_one("main p.app-count").get_text(strip=True) in ("4 articles", "4篇文章")
+    # a month that fits shows no link to the rest; the month's own page lists every story
+    assert soup_of(site.output, "2025").select("main .app-archive-more") == []
+    assert linked_articles(soup_of(site.output, "2026/03"), "main .app-list") == [
+        "2026/03/anchor/", "2026/03/twin/", "2026/03/mayor/"]
+    assert checkers.run_vnu([site.output / "2026/index.html", site.output / "zh/2026/index.html"]) == []
+
+
+def test_with_no_stories_per_month_a_year_page_links_its_months(tmp_path):
+    from tests.support.sites import DEFAULT_REGISTRY
+
+    site = make_site(tmp_path, browsing_files(), {**DEFAULT_REGISTRY, **REGISTRY_EXTRA},
+                     READER_YEAR_STORIES_PER_MONTH=0)
+    soup = soup_of(site.output, "2026")
+    assert soup.select("main .app-archive-list") == []
+    assert [(a.get_text(strip=True), period_url(a["href"])) for a in soup.select("main .app-archive-more a")] == [
+        ("All 3 articles from March 2026", "2026/03/"), ("1 article from February 2026", "2026/02/")]
+
+
+@pytest.mark.parametrize("value", [-1, "5", True])
+def test_a_bad_stories_per_month_setting_stops_the_build_and_says_why(tmp_path, value):
+    from tests.support.sites import DEFAULT_REGISTRY, SiteBuildError
+
+    with pytest.raises(SiteBuildError, match=r"READER_YEAR_STORIES_PER_MONTH must be a whole number, 0 or more"):
+        make_site(tmp_path, browsing_files(), DEFAULT_REGISTRY, READER_YEAR_STORIES_PER_MONTH=value)
 
 
 def test_year_and_month_pages_list_the_right_articles(browsing_site):

@@ -2,8 +2,8 @@
 
 Adds, for each interface language (the default at ``/``, the others under ``/<lang>/``):
 
-* ``archives/``: the years and months, with their counts; ``YYYY/`` (the year's stories, by month) and
-  ``YYYY/MM/`` (the month's, with summaries). Article URLs are ``YYYY/MM/<slug>/``, so ``YYYY/MM/index.html`` is free.
+* ``archives/``: the years and months, with their counts; ``YYYY/`` (each month's newest stories and a link to
+  the rest) and ``YYYY/MM/`` (all the month's, with summaries). Article URLs are ``YYYY/MM/<slug>/``, so ``YYYY/MM/index.html`` is free.
 * ``404.html`` (and ``<lang>/404.html``): the page a server answers a missing address with (template ``404.html``,
   ``partials/not_found.html``): what happened, a search box and where to go, in the page's language and then in
   the others (a host may serve the default language's page for every missing address).
@@ -27,7 +27,7 @@ from listing_pages import forget_list_items, lang_prefix
 from pelican import signals
 from pelican.generators import Generator
 
-from .archives import ArchiveYear, archive_index, build_archive
+from .archives import ArchiveYear, archive_index, build_archive, year_preview
 from .related import RelatedCache, related_stories
 from .reading_time import CountCache, reading_minutes
 
@@ -41,14 +41,20 @@ DEFAULTS = {
     "READER_RELATED_CANDIDATES_PER_TERM": 200,
     # Write archives/, YYYY/ and YYYY/MM/ in each language.
     "READER_ARCHIVES": True,
+    # How many of each month's newest stories a year's page lists (the month's own page lists them all); 0: none.
+    "READER_YEAR_STORIES_PER_MONTH": 5,
     # Write the page a server answers a missing address with: 404.html, and <lang>/404.html in each other language.
     "READER_NOT_FOUND_PAGE": True,
 }
 
 
 def reader_settings(settings: dict) -> dict:
-    """Every setting this plugin reads, with its default."""
-    return {key: settings.get(key, default) for key, default in DEFAULTS.items()}
+    """Every setting this plugin reads, with its default; a bad value stops the build with what is wrong."""
+    options = {key: settings.get(key, default) for key, default in DEFAULTS.items()}
+    per_month = options["READER_YEAR_STORIES_PER_MONTH"]
+    if isinstance(per_month, bool) or not isinstance(per_month, int) or per_month < 0:
+        raise ValueError(f"READER_YEAR_STORIES_PER_MONTH must be a whole number, 0 or more (got {per_month!r})")
+    return options
 
 
 class ReaderFeaturesGenerator(Generator):
@@ -140,9 +146,10 @@ class ReaderFeaturesGenerator(Generator):
             # page is made from (its ``incremental`` key) is not every story of the archive or of the year.
             year_links = [ArchiveYear(year.year) for year in years]
             for year, year_link in zip(years, year_links):
+                shown = year_preview(year, self.options["READER_YEAR_STORIES_PER_MONTH"])
                 # ``articles``: what the page lists (the sitemap takes its lastmod from them)
-                self._write(writer, lang, year.url, "period_archives", archive_years=year_links, archive_year=year,
-                            articles=[item for month in year.months for item in month.items])
+                self._write(writer, lang, year.url, "period_archives", archive_years=year_links, archive_year=shown,
+                            articles=[item for month in shown.months for item in month.items])
                 for month in year.months:
                     self._write(
                         writer, lang, month.url, "period_archives",

@@ -60,6 +60,21 @@ class ArchiveMonth(Month):
 
 
 @dataclass
+class MonthPreview(Month):
+    """A month as its year's page shows it: its newest stories (``items``) and how many it has in all (``count``)."""
+
+    year: int
+    month: int
+    items: list
+    count: int
+
+    @property
+    def more(self) -> bool:
+        """Whether the month has stories its year's page does not show."""
+        return self.count > len(self.items)
+
+
+@dataclass
 class ArchiveYear:
     year: int
     months: list[Month] = field(default_factory=list)
@@ -97,6 +112,15 @@ def build_archive(stories, lang: str) -> list[ArchiveYear]:
             year.months.append(month)
         month.items.append(story.version(lang))
     return [years[y] for y in sorted(years, reverse=True)]
+
+
+def year_preview(year: ArchiveYear, stories_per_month: int) -> ArchiveYear:
+    """``year`` as its page shows it: each month with its ``stories_per_month`` newest stories and its count.
+
+    A year page listing every story grew with the year (240 KB of HTML for 700 stories) and was made again whenever
+    any of them changed its headline; the month's own page lists them all."""
+    return ArchiveYear(year.year, [MonthPreview(m.year, m.month, m.items[:stories_per_month], m.count)
+                                   for m in year.months])
 
 
 def archive_index(years: list[ArchiveYear]) -> list[ArchiveYear]:
