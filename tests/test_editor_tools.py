@@ -547,9 +547,13 @@ def test_check_registry_entries_take_chinese_texts_and_name_a_misspelt_key(tmp_p
     problems = findings(tmp_path, {
         "topics/parks.md": "Title: Parks\nAliases: 公园\nSummary: Parks.\nSummary_Zh: 公园。\nDescription_Zh: 公园报道。\n\nParks.\n",
         "people/li-ran.md": "Title: Li Ran\nAliases: 李然\nDescripton_Zh: 记者。\n\nReporter.\n",
+        "officials/lu-an.md": "Title: Lu An\nAliases: 陆安\nBirthday: 1970\n\nOfficial.\n",
     })
-    assert messages(problems, "error") == ["content/people/li-ran.md:3: unknown key `descripton_zh` in a people entry; did you "
-                                  "mean `Description_Zh`?"]
+    assert messages(problems, "error") == [
+        "content/officials/lu-an.md:3: unknown key `Birthday` in this entry of the officials registry; known keys: " + ", ".join(
+            key.title() for key in model.REGISTRY_KEYS["officials"]),
+        ("content/people/li-ran.md:3: unknown key `Descripton_Zh` in this entry of the people registry; did you mean "
+         "`Description_Zh`?")]
 
 
 def test_check_officials_and_topics_that_do_not_resolve(tmp_path):

@@ -513,11 +513,8 @@ def load_registry(kind: str, folder: Path, content_root: Path) -> tuple[Registry
         registry.problems.extend(p for p in source.problems if not p.message.startswith("the file has a header"))
         for key in source.fields:
             if key not in allowed:
-                hint = closest(key, allowed, 1)
-                advice = f"; did you mean `{hint[0].title()}`?" if hint else ""
-                registry.problems.append(
-                    Problem(shown, source.line(key), "error", f"unknown key `{key}` in a {kind} entry{advice}")
-                )
+                message = f"unknown key `{key.title()}` in this entry of the {kind} registry{key_advice(key, allowed)}"
+                registry.problems.append(Problem(shown, source.line(key), "error", message))
         title = source.get("title")
         if not title:
             registry.problems.append(Problem(shown, 1, "error", "a registry entry needs `Title:` (the display name)"))
@@ -594,9 +591,14 @@ def check_keys(source: Source, allowed: Iterable[str]) -> None:
     for key in source.fields:
         if key in allowed:
             continue
-        hint = closest(key, allowed, 1)
-        advice = f"; did you mean `{hint[0].title()}`?" if hint else f"; known keys: {', '.join(k.title() for k in allowed)}"
-        source.problem(key, "error", f"unknown metadata key `{key.title()}`{advice}")
+        source.problem(key, "error", f"unknown metadata key `{key.title()}`{key_advice(key, allowed)}")
+
+
+def key_advice(key: str, allowed: Iterable[str]) -> str:
+    """``; did you mean `Key`?`` for a misspelt metadata key, or the keys there are (as editors write them)."""
+    allowed = tuple(allowed)
+    hint = closest(key, allowed, 1)
+    return f"; did you mean `{hint[0].title()}`?" if hint else f"; known keys: {', '.join(k.title() for k in allowed)}"
 
 
 def check_date(source: Source, key: str) -> dt.datetime | None:
