@@ -15,6 +15,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from bs4 import BeautifulSoup
 
 from tests.support.sites import REPO_ROOT, article, write_content
 
@@ -271,7 +272,15 @@ def test_livereload_server_reloads_after_the_quick_page_and_after_the_full_build
             if data["path"] == METRO_PAGE or (seen and data["path"] == "*"):
                 seen.append((data["path"], body))
         client.close()
+        for address in ("2026/03/no-such-story/", "zh/no/such/page"):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/{address}", timeout=30)
+            except urllib.error.HTTPError as error:
+                page = BeautifulSoup(error.read().decode("utf-8"), "html.parser")
+                missing.append((error.code, (page.h1 or page).get_text(strip=True)))
         return seen
+
+    missing: list[tuple[int, str]] = []
 
     try:
         seen = IOLoop.current().run_sync(session, timeout=300)
@@ -281,3 +290,5 @@ def test_livereload_server_reloads_after_the_quick_page_and_after_the_full_build
     assert [path for path, _body in seen] == [METRO_PAGE, "*"], log
     assert all(f"<p>{NEW_BODY}</p>" in body for _path, body in seen), log
     assert "rewritten in" in log
+    # a missing address got the site's not-found page of its language, as the public hosts answer it
+    assert missing == [(404, "Page not found"), (404, "页面未找到")], log

@@ -32,7 +32,8 @@ in-body image's renditions) is fixed by the full build that always follows. When
 output (the incremental plugin's body-edit path, for a body edit), the kept build, which has the update, stays kept;
 when it restored the output unchanged, Pelican runs once more to keep a build. :func:`serve` wires this into
 livereload: builds run on one worker thread, so the server keeps answering while the site builds, and the browser
-is reloaded after the quick page and again after the full build.
+is reloaded after the quick page and again after the full build. A missing address gets the site's not-found page
+(status 404), as the public hosts answer it.
 """
 
 from __future__ import annotations
@@ -409,6 +410,24 @@ def _watcher_class():
     return QuietWatcher
 
 
+def _site_file_handler():
+    """livereload's file handler, answering a missing address as the public hosts do: status 404 and the site's
+    not-found page (``publishing.hosting.not_found_page``), not tornado's own plain page."""
+    from livereload.handlers import StaticFileHandler
+    from publishing.hosting import not_found_page
+
+    class SiteFileHandler(StaticFileHandler):
+        def write_error(self, status_code: int, **kwargs) -> None:
+            page = not_found_page(Path(self.root), self.request.path) if status_code == 404 else None
+            if page is None:
+                super().write_error(status_code, **kwargs)
+                return
+            self.set_header("Content-Type", "text/html; charset=utf-8")
+            self.finish(page.read_bytes())
+
+    return SiteFileHandler
+
+
 def serve(settings_file: str | Path, root: str | Path, host: str, port: int, watch: list[str],
           overrides: dict | None = None) -> None:
     """Build, serve ``root`` on ``host:port`` with livereload, and on every save: quick page, reload, full build,
@@ -442,6 +461,7 @@ def serve(settings_file: str | Path, root: str | Path, host: str, port: int, wat
         jobs.put([os.path.abspath(p) for p in changed] if isinstance(changed, list) else _FULL)
 
     server = Server(watcher=_watcher_class()())
+    server.SFH = _site_file_handler()
     for pattern in watch:
         server.watch(str(pattern), on_change)
     threading.Thread(target=worker, name="live-preview-builds", daemon=True).start()
