@@ -15,6 +15,7 @@ from tests.support import checkers
 HOME = "/"
 ARTICLE_EN = "/2025/06/metro-line-4-opens/"
 ARTICLE_ZH = "/zh/2025/06/metro-line-4-opens/"
+SEED = "/2021/10/cai-qi-ip-demonstration-city/"
 PAGES = (HOME, ARTICLE_EN, ARTICLE_ZH)
 CONTROLS = "[data-display-controls]"
 
@@ -179,6 +180,43 @@ def test_layout_holds_at_320px_and_at_200_percent_zoom(page, mode):
             assert page.execute_script("return window.innerWidth") == width
             scroll_width, client_width = no_overflow(page)
             assert scroll_width <= client_width, f"{path} at {width}px in {mode} mode scrolls sideways"
+
+
+CUT_WORDS = """
+const cut = [];
+for (const heading of document.querySelectorAll("h1")) {
+  const walker = document.createTreeWalker(heading, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    for (const word of node.data.matchAll(/[A-Za-z]+/g)) {  // Chinese breaks between any two characters
+      const range = document.createRange();
+      range.setStart(node, word.index);
+      range.setEnd(node, word.index + word[0].length);
+      if (range.getClientRects().length > 1) cut.push(word[0]);
+    }
+  }
+}
+return cut;
+"""
+# A label is as tall as its row (flex stretches it): measured at its own height, at the width it was given.
+WRAPPED_LABELS = """
+return [...document.querySelectorAll(".app-dateline dt")].filter(dt => {
+  dt.style.alignSelf = "flex-start";
+  const wrapped = dt.getBoundingClientRect().height > 1.5 * parseFloat(getComputedStyle(dt).lineHeight);
+  dt.style.alignSelf = "";
+  return wrapped;
+}).map(dt => dt.textContent);
+"""
+
+
+def test_a_phone_shows_the_headline_words_whole_and_the_dateline_labels_on_one_line(page):
+    """At 320 px the seed article's headline ("demonstration") fits its words on lines, not cut in two, and
+    a dateline label keeps its colon beside it however long its value (two reporters)."""
+    page.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                         {"width": 320, "height": 640, "deviceScaleFactor": 1, "mobile": False})
+    for path in (SEED, ARTICLE_EN, ARTICLE_ZH):
+        page.go(path)
+        assert page.execute_script(CUT_WORDS) == [], path
+        assert page.execute_script(WRAPPED_LABELS) == [], path
 
 
 def pdf_text(driver) -> str:
