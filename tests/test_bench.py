@@ -173,6 +173,11 @@ def test_invoke_bench_runs_end_to_end_and_writes_every_figure(tmp_path):
     assert list(cold["stages"]["stages"]) == ["startup", "reading articles", "contexts", "article pages",
                                               "other pages and feeds", "finishing"]
     assert 0 < sum(cold["stages"]["stages"].values()) <= cold["seconds"]
+    # the memory peak of each stage: the build's own peak is one of them
+    peaks = cold["stages"]["peaks_mb"]
+    assert list(peaks) == list(cold["stages"]["stages"]) and all(peak > 20 for peak in peaks.values()), peaks
+    assert max(peaks.values()) <= cold["peak_rss_mb"]
+    assert "| contexts: peak MB" in done.stdout
     assert list(report["steps"]["one_article_edit"]["ours"]["stages"]["stages"]) == ["whole build"]
     assert "| way taken" in done.stdout
     assert report["figures"]["growth"]["from_articles"] == 20
@@ -180,3 +185,11 @@ def test_invoke_bench_runs_end_to_end_and_writes_every_figure(tmp_path):
     # The table is printed, one progress line per step went to stderr, and a wrong rebuild means exit 1.
     assert "| cold build" in done.stdout and "CPU ours / stock" in done.stdout and "[bench" in done.stderr
     assert done.returncode == (0 if report["correct"] else 1), done.stderr[-3000:]
+
+
+def test_stage_peaks_place_each_memory_sample_in_its_stage():
+    report = {"started_at": 100.0, "stages": {"startup": 1.0, "reading articles": 2.0, "finishing": 0.5}}
+    samples = [(99.9, 10 * 2**20), (100.2, 50 * 2**20), (101.5, 80 * 2**20), (102.9, 70 * 2**20),
+               (103.2, 60 * 2**20), (104.0, 65 * 2**20)]  # the finisher's last samples count in the last stage
+    assert runner.stage_peaks(samples, report) == {"startup": 50.0, "reading articles": 80.0, "finishing": 65.0}
+    assert runner.stage_peaks(samples, {"stages": {"whole build": 3.0}}) == {}  # a report without its start

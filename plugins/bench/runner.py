@@ -149,11 +149,13 @@ class Run:
     peak_pss: int = 0  # bytes, summed over the process tree
     cpu_seconds: float = 0.0  # user + system, the process and the descendants it waited for
     stages: dict | None = None  # our builds: the way taken and each stage's seconds (content_model.build.StageClock)
+    samples: list = dataclasses.field(default_factory=list, repr=False)  # (time.perf_counter(), tree RSS in bytes)
 
 
 def measure(command: list[str], cwd: Path, env: dict, log: Path) -> Run:
     """Run ``command`` to completion; wall time, peak RSS of its process tree, CPU time, exit code."""
     peak = peak_pss = 0
+    samples: list[tuple[float, int]] = []
     done = threading.Event()
     with open(log, "ab") as out:
         out.write(("\n$ " + " ".join(command) + "\n").encode())
@@ -165,6 +167,7 @@ def measure(command: list[str], cwd: Path, env: dict, log: Path) -> Run:
             nonlocal peak, peak_pss
             while not done.is_set():
                 rss, pss = tree_memory(process.pid)
+                samples.append((time.perf_counter(), rss))
                 peak, peak_pss = max(peak, rss), max(peak_pss, pss)
                 done.wait(SAMPLE_SECONDS)
 
@@ -178,7 +181,24 @@ def measure(command: list[str], cwd: Path, env: dict, log: Path) -> Run:
         process.returncode = os.waitstatus_to_exitcode(status)
     # A child's usage as wait4 reports it includes the descendants it waited for (Linux: RUSAGE_BOTH).
     cpu = usage.ru_utime + usage.ru_stime
-    return Run(seconds, max(peak, usage.ru_maxrss * 1024), process.returncode, peak_pss, cpu)
+    return Run(seconds, max(peak, usage.ru_maxrss * 1024), process.returncode, peak_pss, cpu, samples=samples)
+
+
+def stage_peaks(samples: list[tuple[float, int]], stages: dict) -> dict[str, float]:
+    """The largest tree RSS (MB) sampled in each stage of a build's report (``content_model.build``), in its
+    order; the last stage runs to the last sample (the finisher's process is the build's)."""
+    start = stages.get("started_at")
+    if start is None or not samples:
+        return {}
+    peaks, begin = {}, start
+    names = list(stages["stages"])
+    for index, name in enumerate(names):
+        end = begin + stages["stages"][name] if index < len(names) - 1 else float("inf")
+        inside = [rss for moment, rss in samples if begin <= moment < end]
+        if inside:
+            peaks[name] = _mb(max(inside))
+        begin = end
+    return peaks
 
 
 def hash_tree(folder: Path) -> dict[str, str]:
@@ -371,6 +391,7 @@ class OurSite(Site):
         run = super().build()
         with contextlib.suppress(OSError, ValueError):
             run.stages = json.loads(self.timeline.read_text(encoding="utf-8"))
+            run.stages["peaks_mb"] = stage_peaks(run.samples, run.stages)
         return run
 
 
@@ -491,10 +512,15 @@ def summarise_stages(runs: list[Run]) -> dict | None:
     if not reports or any(report is None for report in reports) or len({r["path"] for r in reports}) != 1:
         return None if not any(reports) else {"path": "mixed", "runs": reports}
     names = list(dict.fromkeys(name for report in reports for name in report["stages"]))
-    return {
+    summary = {
         "path": reports[0]["path"],
         "stages": {name: round(statistics.median(r["stages"].get(name, 0.0) for r in reports), 3) for name in names},
     }
+    peaks = [r.get("peaks_mb") or {} for r in reports]
+    if all(peaks):
+        # the peak of the process tree's memory in each stage: which stage sets the build's peak
+        summary["peaks_mb"] = {name: round(statistics.median(p.get(name, 0.0) for p in peaks), 1) for name in names}
+    return summary
 
 
 def summarise(runs: list[Run]) -> dict:
@@ -820,6 +846,10 @@ def format_stages(report: dict, markdown: bool = True) -> str:
     for name in names:
         rows.append([name, *(f"{stages['stages'][name]:.2f}" if name in stages["stages"] else ""
                              for _key, stages in columns)])
+    for name in names:
+        if any(name in stages.get("peaks_mb", {}) for _key, stages in columns):
+            rows.append([f"{name}: peak MB", *(f"{stages['peaks_mb'][name]:.1f}" if name in stages.get("peaks_mb", {})
+                                               else "" for _key, stages in columns)])
     return _table(rows, markdown)
 
 

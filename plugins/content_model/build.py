@@ -84,7 +84,9 @@ def write_stage_report(state: dict, end: float) -> None:
                 stages[stage] = round(marks[stage] - previous, 3)
                 previous = marks[stage]
     stages[FINISHING if stages else "whole build"] = round(end - previous, 3)
-    report = {"path": taken, "seconds": round(end - state["start"], 3), "stages": stages}
+    # ``started_at``: ``time.perf_counter()`` at the start, CLOCK_MONOTONIC here, so that the benchmark's memory
+    # samples, taken in its own process, can be placed in the stages.
+    report = {"path": taken, "seconds": round(end - state["start"], 3), "stages": stages, "started_at": state["start"]}
     report.update((key, value) for key, value in state.items() if key not in ("path", "taken", "start", "marks"))
     Path(state["path"]).write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
 
