@@ -219,6 +219,29 @@ def test_a_phone_shows_the_headline_words_whole_and_the_dateline_labels_on_one_l
         assert page.execute_script(WRAPPED_LABELS) == [], path
 
 
+# One page of every kind, in both languages where the kind has two.
+EVERY_KIND = (HOME, "/zh/", ARTICLE_EN, ARTICLE_ZH, SEED, "/topics/", "/zh/topics/", "/topics/public-transport/",
+              "/zh/topics/elderly-care/", "/officials/", "/zh/officials/", "/officials/fang-zhiyuan/",
+              "/people/chen-haoyu/", "/sections/policy/", "/zh/sections/news/", "/archives/", "/zh/archives/",
+              "/2025/", "/zh/2025/06/", "/search/", "/zh/search/", "/about/", "/404.html", "/zh/404.html")
+
+
+@pytest.mark.parametrize("mode", ["large", "xlarge"])
+def test_every_kind_of_page_reflows_at_320px_with_larger_text(page, mode):
+    """WCAG reflow with the larger text sizes an elderly reader chooses: no page scrolls sideways on a 320 px
+    phone (a grid of cards at least 16rem wide did, at 125% and 150%: the topics and officials indexes)."""
+    set_mode(page, mode)
+    page.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                         {"width": 320, "height": 640, "deviceScaleFactor": 1, "mobile": False})
+    wide = []
+    for path in EVERY_KIND:
+        page.go(path)
+        scroll_width, client_width = no_overflow(page)
+        if scroll_width > client_width:
+            wide.append((path, scroll_width))
+    assert wide == [], f"pages that scroll sideways at 320 px in {mode} mode"
+
+
 def pdf_text(driver) -> str:
     pdf = base64.b64decode(driver.print_page())
     proc = subprocess.run(["pdftotext", "-layout", "-", "-"], input=pdf, stdout=subprocess.PIPE, check=True)
