@@ -38,11 +38,11 @@ SECURITY_HEADERS = POLICY.security_headers()
 PAGES = ("", "zh/", "search/", "topics/")  # plus one article page in each language, found in the output
 
 
-def nginx_conf(workdir: Path, root: Path, snippet: Path, port: int) -> Path:
+def nginx_conf(workdir: Path, root: Path, snippet: Path, port: int, server_lines: str = "") -> Path:
     """A complete nginx.conf: everything nginx writes (pid, logs, temp files) stays in `workdir`, no daemon.
 
     The http block is Debian's usual one (`include /etc/nginx/mime.types`), the server block the one the
-    snippet's header comment and the README describe.
+    snippet's header comment and the README describe, plus `server_lines` (a site's own directives).
     """
     conf = workdir / "nginx.conf"
     temp_paths = "".join(
@@ -64,6 +64,7 @@ def nginx_conf(workdir: Path, root: Path, snippet: Path, port: int) -> Path:
         f"        listen 127.0.0.1:{port};\n"
         f"        root {root};\n"
         f"        include {snippet};\n"
+        f"{server_lines}"
         "    }\n"
         "}\n",
         encoding="utf-8",
@@ -84,11 +85,12 @@ def check_config(conf: Path) -> str:
 
 
 @contextlib.contextmanager
-def running_nginx(workdir: Path, root: Path, snippet: Path | None = None, port: int | None = None) -> Iterator[str]:
+def running_nginx(workdir: Path, root: Path, snippet: Path | None = None, port: int | None = None,
+                  server_lines: str = "") -> Iterator[str]:
     """nginx serving `root` with `snippet` (default: the site's own `_nginx.conf`); yields the base URL."""
     workdir.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
-    conf = nginx_conf(workdir, root, snippet or root / hosting.NGINX_FILE, port)
+    conf = nginx_conf(workdir, root, snippet or root / hosting.NGINX_FILE, port, server_lines)
     check_config(conf)
     server = subprocess.Popen(
         nginx_command(conf, "-g", "daemon off;"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -239,6 +241,21 @@ def test_nginx_missing_page_and_hosting_files_are_404_with_headers(published_sit
     # The not-found page itself, asked for by name, is a page like any other.
     status, _, body = fetch(f"{nginx_published}/404.html")
     assert status == 200 and body == english
+
+
+def test_the_not_found_pages_work_beside_a_server_blocks_own_locations(published_site, tmp_path):
+    """The snippet adds no location for the not-found pages: a site's server block that has its own `location /zh/`
+    (and `location /`) still passes `nginx -t`, and its missing addresses still get their language's page."""
+    own = ("        location / { try_files $uri $uri/ =404; }\n"
+           "        location /zh/ { try_files $uri $uri/ =404; }\n")
+    english = (published_site / "404.html").read_bytes()
+    chinese = (published_site / "zh" / "404.html").read_bytes()
+    with running_nginx(tmp_path / "nginx", published_site, server_lines=own) as base:
+        for path, page in (("no-such-page/", english), ("zh/2026/01/no-such-article/", chinese)):
+            status, _, body = fetch(f"{base}/{path}")
+            assert (status, body == page) == (404, True), path
+            assert header_problems(base, path, None, "text/html; charset=utf-8", status=404) == []
+        assert fetch(f"{base}/zh/")[0] == 200
 
 
 # --------------------------------------------------------------------------- the checks fail on a broken snippet

@@ -192,8 +192,8 @@ def render_nginx_conf(policy: HostingPolicy, hashed_assets: list[str], not_found
 
     nginx drops every inherited add_header in a location that has its own, so each hashed-asset location repeats
     the security headers. ``not_found_pages``: the site's not-found pages (``404.html``, ``zh/404.html``): a missing
-    address is answered with the one of its language folder, else the root's (a location of its own per language
-    folder, with no add_header, so it keeps the security headers).
+    address is answered with the one of its language folder, else the root's (``$portal_not_found``, set by the
+    address at the server level, so the snippet adds no location a server block could already have).
     """
 
     def header_lines(cache: str, indent: str) -> list[str]:
@@ -211,9 +211,18 @@ def render_nginx_conf(policy: HostingPolicy, hashed_assets: list[str], not_found
         *header_lines(policy.short_cache, ""),
         "location ~ ^/_(headers|nginx\\.conf)$ { return 404; }",
     ]
-    for page in sorted(not_found_pages, key=lambda p: (p.count("/"), p)):
-        folder = page.rpartition("/")[0]
-        lines.append(f"location ^~ /{folder}/ {{ error_page 404 /{page}; }}" if folder else f"error_page 404 /{page};")
+    # Chosen by the address with a variable, not in a location of its own: a location would clash with one the
+    # site's server block has (``location /zh/``: nginx -t fails), or take its requests away from it.
+    pages = sorted(not_found_pages, key=lambda p: (p.count("/"), p))
+    if pages:
+        root_page = next((page for page in pages if "/" not in page), None)
+        lines.append(f"set $portal_not_found /{root_page or pages[0]};")
+        for page in pages:
+            folder = page.rpartition("/")[0]
+            if folder:
+                lines.append(f"if ($uri ~ {_nginx_quote('^/' + re.escape(folder) + '/')}) "
+                             f"{{ set $portal_not_found /{page}; }}")
+        lines.append("error_page 404 $portal_not_found;")
     for path in sorted(hashed_assets):
         lines.append(f"location = /{path} {{")
         lines += header_lines(policy.long_cache, "    ")
