@@ -277,7 +277,8 @@ def test_a_year_page_lists_each_months_newest_stories_and_links_the_rest(tmp_pat
     ):
         soup = soup_of(site.output, year)
         assert linked_articles(soup, "main .app-archive-list") == stories
-        assert [(a.get_text(strip=True), period_url(a["href"])) for a in soup.select("main .app-archive-more a")] == more
+        links = soup.select("main .app-archive-more a")
+        assert [(a.get_text(strip=True), period_url(a["href"])) for a in links] == more
         # the months' counts are of all their stories, and the year's too
         assert [c.get_text(strip=True) for c in soup.select("main .app-archive-years .app-count")] == counts
         assert soup.select_one("main p.app-count").get_text(strip=True) in ("4 articles", "4篇文章")

@@ -3,7 +3,8 @@
 Adds, for each interface language (the default at ``/``, the others under ``/<lang>/``):
 
 * ``archives/``: the years and months, with their counts; ``YYYY/`` (each month's newest stories and a link to
-  the rest) and ``YYYY/MM/`` (all the month's, with summaries). Article URLs are ``YYYY/MM/<slug>/``, so ``YYYY/MM/index.html`` is free.
+  the rest) and ``YYYY/MM/`` (all the month's, with summaries). Article URLs are ``YYYY/MM/<slug>/``, so
+  ``YYYY/MM/index.html`` is free.
 * ``404.html`` (and ``<lang>/404.html``): the page a server answers a missing address with (template ``404.html``,
   ``partials/not_found.html``): what happened, a search box and where to go, in the page's language and then in
   the others (a host may serve the default language's page for every missing address).
