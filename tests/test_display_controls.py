@@ -208,15 +208,23 @@ return [...document.querySelectorAll(".app-dateline dt")].filter(dt => {
 """
 
 
+SPLIT_NAMES = """
+return [...document.querySelectorAll(".app-dateline dd a")].filter(a => a.getClientRects().length > 1)
+  .map(a => a.textContent);
+"""
+
+
 def test_a_phone_shows_the_headline_words_whole_and_the_dateline_labels_on_one_line(page):
-    """At 320 px the seed article's headline ("demonstration") fits its words on lines, not cut in two, and
-    a dateline label keeps its colon beside it however long its value (two reporters)."""
+    """At 320 px the seed article's headline ("demonstration") fits its words on lines, not cut in two, a
+    dateline label keeps its colon beside it however long its value, and a name is not split ("Fan / Junsheng":
+    two reporters wrap between their names)."""
     page.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
                          {"width": 320, "height": 640, "deviceScaleFactor": 1, "mobile": False})
     for path in (SEED, ARTICLE_EN, ARTICLE_ZH):
         page.go(path)
         assert page.execute_script(CUT_WORDS) == [], path
         assert page.execute_script(WRAPPED_LABELS) == [], path
+        assert page.execute_script(SPLIT_NAMES) == [], path
 
 
 # One page of every kind, in both languages where the kind has two.
