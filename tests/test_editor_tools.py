@@ -550,8 +550,8 @@ def test_check_registry_entries_take_chinese_texts_and_name_a_misspelt_key(tmp_p
         "officials/lu-an.md": "Title: Lu An\nAliases: 陆安\nBirthday: 1970\n\nOfficial.\n",
     })
     assert messages(problems, "error") == [
-        "content/officials/lu-an.md:3: unknown key `Birthday` in this entry of the officials registry; known keys: " + ", ".join(
-            key.title() for key in model.REGISTRY_KEYS["officials"]),
+        "content/officials/lu-an.md:3: unknown key `Birthday` in this entry of the officials registry; known keys: "
+        + ", ".join(key.title() for key in model.REGISTRY_KEYS["officials"]),
         ("content/people/li-ran.md:3: unknown key `Descripton_Zh` in this entry of the people registry; did you mean "
          "`Description_Zh`?")]
 
