@@ -238,6 +238,30 @@ def test_text_on_the_edges_and_on_neighbouring_rows_is_spliced_exactly(face):
     assert base.card([]) == cards.jpeg_bytes(image)
 
 
+def test_grey_text_on_white_rows_is_drawn_on_one_channel_with_the_same_bytes(face, monkeypatch):
+    """Headline and date (grey on white paper) are drawn on an "L" strip; a coloured line, or a grey one on the red
+    band, on an RGB one. Either way the card is the whole card encoded."""
+    image = cards.identity_base("Lanhai Policy News", "lanhai.example.gov", REGULAR, BOLD, 2).copy()
+    base = cards.EncodedBase(image)
+    assert set(range(cards.BAND // 8)).isdisjoint(base.grey_rows)
+    assert set(range(cards.BAND // 8 + 1, 630 // 8)) <= base.grey_rows
+    modes = []
+    draw_line = cards.TextLine.draw
+    monkeypatch.setattr(cards.TextLine, "draw", lambda line, draw, dy=0: (modes.append(draw.mode),
+                                                                           draw_line(line, draw, dy)))
+    grey = [cards.TextLine((64, 300), "Grey headline gjpqy", face, cards.TEXT),
+            cards.TextLine((64, 590), "18 March 2026 · Policy", face, cards.MUTED)]
+    for lines, mode in ((grey, "L"), ([*grey, cards.TextLine((600, 400), "Red", face, cards.ACCENT)], "RGB"),
+                        ([*grey, cards.TextLine((300, 60), "On the band", face, cards.TEXT)], "RGB")):
+        modes.clear()
+        data = base.card(lines)
+        assert set(modes) == {mode}
+        whole = image.copy()
+        for line in lines:
+            draw_line(line, ImageDraw.Draw(whole))
+        assert data == cards.jpeg_bytes(whole)
+
+
 def test_the_rows_a_card_shares_with_its_base_are_the_bases():
     card = spec("Lanhai opens metro line 4")
     base = cards.encoded_base(*cards.base_for_key(card))
@@ -449,6 +473,54 @@ def test_cards_start_from_what_the_reader_gave_while_the_articles_are_made_and_e
     for relative in cards:
         assert (early.output / relative).read_bytes() == (single.output / relative).read_bytes(), relative
     assert len(list((tmp_path / "early" / "share-cards").rglob("*.jpg"))) == 9  # the hidden story's, twice
+
+
+def test_a_rebuild_finding_its_sample_of_cards_in_the_cache_starts_no_head_start(tmp_path, monkeypatch):
+    """``start_cards`` in a build that read nothing ahead plans a sample first: every sampled card in the cache, no
+    drawing starts (the rebuild after a metadata edit); one missing (the card cache emptied), the head start
+    starts as in a cold build. Either way the output is the cold build's."""
+    import shutil
+
+    from pelican import signals
+
+    import share_cards
+
+    monkeypatch.setattr(share_cards, "HEAD_START_SAMPLE", 3)
+    many = {f"articles/n{i}.md": article(title=f"Notice {i}: bus route {i} changes", slug=f"n{i}") for i in range(6)}
+    options = dict(PORTAL_FEED_BASE=DEV_BASE, SHARE_CARD_POOL_MIN=2, SHARE_CARD_WORKERS=2)
+    generators, started = [], []
+
+    def remember(generator):
+        generators.append(generator)
+
+    def look(_pages_generator):
+        started.append(len(getattr(generators[-1], "share_cards_started", [])))
+
+    def cards_of(site):
+        folder = site.output / "share/cards"
+        return {p.relative_to(folder): p.read_bytes() for p in sorted(folder.rglob("*.jpg"))}
+
+    plan_cards, planned = share_cards.plan_cards, []
+
+    def counted(generator, config, sections, articles=None, keys=None):
+        made = plan_cards(generator, config, sections, articles, keys)
+        planned.append(len(made))
+        return made
+
+    monkeypatch.setattr(share_cards, "plan_cards", counted)
+
+    edited = {**many, "articles/n1.md": article(title="Notice 1: bus route 1 changes", slug="n1", topics="城市更新")}
+    with receivers((signals.article_generator_init, remember), (signals.page_generator_finalized, look)):
+        cold = cards_of(make_site(tmp_path, many, **options))
+        again = cards_of(make_site(tmp_path, edited, **options))  # a metadata edit: a full build, no card changes
+        shutil.rmtree(tmp_path / "share-cards")
+        emptied = cards_of(make_site(tmp_path, many, **options))
+    assert started == [1, 0, 1]
+    # Each build plans the sample (nothing is read ahead below PORTAL_READ_PARALLEL_MIN files), then all six at
+    # all_generators_finalized; the cold build and the one with the cards gone, the sample having missed, all six
+    # for the head start in between.
+    assert planned == [3, 6, 6, 3, 6, 3, 6, 6]
+    assert len(cold) == 6 and again == cold and emptied == cold
 
 
 def test_a_build_stopped_by_a_content_error_stops_the_cards_it_started(tmp_path):
