@@ -736,6 +736,38 @@ def test_a_rebuild_keeps_the_files_of_pages_whose_key_is_unchanged_unread(tmp_pa
         assert_equals_cold_build(tmp_path)
 
 
+def test_a_kept_page_whose_file_and_cache_entry_are_deleted_during_the_build_is_rendered_again(tmp_path, monkeypatch):
+    """A page keeps the last build's file (its key is unchanged), and before Pelican's writer closes it, both that
+    file (set aside) and its page cache entry are deleted: the page is rendered again, not lost, and the output
+    equals a cold build's."""
+    import os
+
+    import incremental
+    from content_model import output as output_module
+
+    make_site(tmp_path, files())
+    take_back, deleted = incremental.take_back, []
+
+    def deleted_first(path):
+        aside = output_module._aside_path(path)
+        if not deleted and aside and os.path.isfile(aside) and path.endswith("index.html"):
+            inode = os.stat(aside).st_ino
+            entries = [p for p in (tmp_path / "cache" / "pages").rglob("*.html") if p.stat().st_ino == inode]
+            for doomed in [aside, *entries]:
+                os.unlink(doomed)
+            deleted.append((path, len(entries)))
+        return take_back(path)
+
+    monkeypatch.setattr(incremental, "take_back", deleted_first)
+    edit_title(tmp_path / "content")
+    with counted(incremental.IncrementalWriter) as counts:
+        run_build(tmp_path)
+    assert len(deleted) == 1 and deleted[0][1] == 1, deleted  # the file and its one cache entry
+    assert counts["kept"] > 15
+    assert Path(deleted[0][0]).is_file()
+    assert_equals_cold_build(tmp_path)
+
+
 def test_a_kept_page_alone_in_its_folder_comes_back_with_the_folder_and_nothing_else_does(tmp_path):
     """A kept page whose folder holds nothing else (an article's page) is put back with its folder, one rename
     (``content_model.output.take_back_folder``): the folder is the last build's. A folder holding anything more (a

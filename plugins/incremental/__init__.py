@@ -366,6 +366,7 @@ class IncrementalWriter(Writer):
         self._rendered: tuple[str, Path] | None = None
         self._stamps: dict[str, tuple[int, int, int]] | None = None  # ``cache_stamps``
         self._stamped: dict[str, tuple[int, int, int]] = {}  # the same, of the files this build read or wrote
+        self._kept_page: tuple | None = None  # (key, template, local context) of the page ``render`` kept last
         ACTIVE.append(self)
 
     def site_key(self, context: dict) -> str:
@@ -410,6 +411,7 @@ class IncrementalWriter(Writer):
         else:
             self.from_child += 1
         if self.keeps(key, localcontext, global_context):
+            self._kept_page = (key, template, localcontext)  # for ``keep``, should the file be gone by then
             return f"{KEPT}{key}"
         text = self.cached(key, template, localcontext)
         quick.RECORDER.note_page(template, localcontext, text, global_context, key)
@@ -428,15 +430,24 @@ class IncrementalWriter(Writer):
         self.done_with(localcontext)
         return True
 
-    def keep(self, path: str, key: str) -> None:
+    def keep(self, path: str, key: str, page: tuple | None = None) -> None:
         """``PlacedFile``: the page's file is the last build's (``keeps``): take it back; should it be gone since,
-        write the page's text from the cache."""
-        if not take_back(path):
-            cached = self.cache_path(key)
-            text = self.read_cached(key, cached)
-            if text is None:
+        write the page's text from the cache, and should that be gone or changed too (both deleted while the build
+        ran), render the page again: ``page`` is its (template, local context), else the page ``render`` kept
+        last, which is the page Pelican's writer is closing."""
+        if take_back(path):
+            return
+        cached = self.cache_path(key)
+        text = self.read_cached(key, cached)
+        if text is None:
+            if page is None and self._kept_page is not None and self._kept_page[0] == key:
+                page = self._kept_page[1:]
+            if page is None:
                 raise FileNotFoundError(f"incremental: the cached page {cached} is gone or changed")
-            place(path, text.encode("utf-8"), cached)
+            template, localcontext = page
+            text = template.render(localcontext)  # the key is the last build's, so is the text
+            self.store(cached, text)
+        place(path, text.encode("utf-8"), cached)
 
     @staticmethod
     def done_with(localcontext: dict) -> None:
@@ -504,7 +515,7 @@ class IncrementalWriter(Writer):
                 self.from_child += 1
             self.deferred_written += 1
             if self.keeps(key, localcontext, global_context):
-                self.keep(path, key)
+                self.keep(path, key, (template, localcontext))
                 continue
             text = self.cached(key, template, localcontext)
             quick.RECORDER.note_page(template, localcontext, text, global_context, key)
