@@ -174,7 +174,7 @@ def card_spec(settings: dict, config: dict, fonts: list, keys: dict, title: str,
     """The spec of the card showing ``title``, ``meta`` and the lead image at the absolute path ``lead`` ("" for
     none), with its file in the cache as ``destination``. ``keys`` keeps the specs made in this build (settings
     and fonts do not change during one) by what varies from card to card: a build plans each card twice or three
-    times, and a spec with its key costs 30 us to make, 10,000 of them half a second."""
+    times, and a spec with its key costs 30 us to make, 10,000 of them a third of a second."""
     from share.social import localized
 
     lead_image_hash = file_hash(lead) if lead else ""
