@@ -895,7 +895,7 @@ def test_a_command_line_build_indexes_and_saves_its_snapshot_in_a_small_process_
     from tests.test_search import output_files, two_year_site_files
 
     from content_model.finish import JOB_FILE
-    from incremental.snapshot import MANIFEST, PENDING
+    from incremental.snapshot import LAST_FILES, MANIFEST, PENDING
 
     files = two_year_site_files()
     code, messages, report = command_line_build(tmp_path / "cli", files, SEARCH_EARLY_MIN_PAGES=1)
@@ -907,6 +907,7 @@ def test_a_command_line_build_indexes_and_saves_its_snapshot_in_a_small_process_
     assert 0 < report["finisher_peak_kb"] < report["build_peak_kb"]
     cache = tmp_path / "cli" / "cache"
     assert (cache / "last-build" / MANIFEST).is_file() and not (cache / "last-build" / PENDING).exists()
+    assert not (cache / "last-build" / LAST_FILES).exists()
     assert not list(cache.glob(JOB_FILE.format(pid="*")))
     assert sorted(p.name for p in (cache / "search").iterdir()) == ["pages.json", "shards"]  # early run's files gone
     in_process = make_site(tmp_path / "in-process", files, SEARCH_EARLY_MIN_PAGES=1)
@@ -926,7 +927,7 @@ def test_a_command_line_build_indexes_and_saves_its_snapshot_in_a_small_process_
 
 
 def test_a_finisher_whose_index_fails_exits_with_an_error_and_leaves_no_snapshot(tmp_path):
-    from incremental.snapshot import MANIFEST, PENDING
+    from incremental.snapshot import LAST_FILES, MANIFEST, PENDING
 
     files = {"articles/a.md": article()}
     code, messages, report = command_line_build(tmp_path, files, SEARCH_PAGEFIND_OPTIONS=["--no-such-option"])
@@ -936,6 +937,7 @@ def test_a_finisher_whose_index_fails_exits_with_an_error_and_leaves_no_snapshot
     assert report["path"] == "full build"
     snapshot = tmp_path / "cache" / "last-build"
     assert not (snapshot / MANIFEST).exists() and not (snapshot / PENDING).exists()
+    assert not (snapshot / LAST_FILES).exists()
     code, messages, report = command_line_build(tmp_path, files)
     assert (code, report["path"]) == (0, "full build"), messages  # built, not restored
     assert (snapshot / MANIFEST).is_file()

@@ -193,9 +193,10 @@ def build(settings_file: str | Path, overrides: dict | None = None, fatal: str =
             # only a build without a single warning may stand in for a later, possibly stricter, one; a folder
             # left to the finisher is saved by it (``snapshot.complete``)
             later = finish.handed_folders()
-            snapshot.save(settings, inputs, quick.RECORDER.state(), previous=last, later=later)
+            # every folder left to the finisher, which saves the others while it writes those
+            snapshot.save(settings, inputs, quick.RECORDER.state(), previous=last, later=later, all_later=True)
             if later:
-                finish.hand_over("snapshot", snapshot.completion_job(settings, later))
+                finish.hand_over("snapshot", snapshot.completion_job(settings, later, all_later=True))
         taken = FULL_BUILD
     except ContentError as exc:
         for problem in exc.problems:

@@ -1,21 +1,23 @@
 """The end of a command-line build, in a small process: the build's process becomes it (``os.execv``).
 
-Once Pelican's run is over, what is left of a full build waits on other programs or on the disk: Pagefind's runs
-for the search index (two at once, up to 250 MB each at 10,000 articles) and the snapshot's last folder. The
-build's process held about 300 MB of its model (articles, contexts, records) the whole time they ran, and Python
-gives little of it back when freed (freeing it all gave back 3.5 MB, measured). A process that nothing else runs in
-after the build (``build(..., then_exit=True)``: ``invoke build``, ``rebuild``, ``preview``, the benchmark; not
-tests, ``publish`` or the live preview) instead hands that work over: a plugin's ``finalized`` receiver calls
-``hand_over(step, job, folders)`` rather than doing it, the build saves the snapshot of every other folder as
-pending (``incremental.snapshot.save(..., later=...)``), and ``become_finisher`` replaces the process with this
-module run as a script. The process keeps its id, so whoever waits for the build waits for the finisher, and the
-build's helpers (the search plugin's early run) stay its children.
+Once Pelican's run is over, what is left of a full build waits on other programs or on the disk: Pagefind's runs for
+the search index (two at once, up to 250 MB each at 10,000 articles) and the snapshot's last folder. The build's
+process held about 300 MB of its model (articles, contexts, records) the whole time they ran, and Python gives
+little of it back when freed (freeing it all gave back 3.5 MB, measured). A process that nothing else runs in after
+the build (``build(..., then_exit=True)``: ``invoke build``, ``rebuild``, ``preview``, the benchmark; not tests,
+``publish`` or the live preview) instead hands that work over: a plugin's ``finalized`` receiver calls
+``hand_over(step, job, folders)`` rather than doing it, the build writes the snapshot's manifest as pending and
+leaves its files to the finisher too (``incremental.snapshot.save(..., later=..., all_later=True)``), and
+``become_finisher`` replaces the process with this module run as a script. The process keeps its id, so whoever
+waits for the build waits for the finisher, and the build's helpers (the search plugin's early run) stay its
+children.
 
-The finisher runs the steps in ``STEPS`` order (each ``module:function``, given its job), logs as the build did,
-and exits 0, or 1 after a message when a step logged an error (or a warning, in a strict build). Only a finisher
-whose steps logged nothing completes the snapshot (the build's rule: only a build without a single warning may
-stand in for a later one); otherwise it removes the pending one. It writes the build's stage report
-(``build(timeline=...)``) with its time in the last stage.
+The finisher starts what a step may begin beside the steps before it (``STARTS``: the snapshot of the folders not
+handed over, in a process of its own, while the search index is written), runs the steps in ``STEPS`` order (each
+``module:function``, given its job), logs as the build did, and exits 0, or 1 after a message when a step logged an
+error (or a warning, in a strict build). Only a finisher whose steps logged nothing completes the snapshot (the
+build's rule: only a build without a single warning may stand in for a later one); otherwise it removes the pending
+one. It writes the build's stage report (``build(timeline=...)``) with its time in the last stage.
 """
 
 from __future__ import annotations
@@ -32,6 +34,11 @@ from pathlib import Path
 STEPS = {
     "search": "search:finish_index",
     "snapshot": "incremental.snapshot:complete",
+}
+# What a step may start before the steps before it run (each "module:function", given the step's job), beside
+# them: only what they do not write (the snapshot of the folders not handed over, while the search index is written).
+STARTS = {
+    "snapshot": "incremental.snapshot:start_completion",
 }
 # What the finisher's closing line calls each step.
 DONE_NAMES = {"search": "search index", "snapshot": "build snapshot"}
@@ -135,6 +142,10 @@ def main(argv: list[str]) -> int:
     root.setLevel(logging.INFO if job["verbose"] else logging.WARNING)
     steps = job["steps"]
     failed = False
+    for name, spec in STARTS.items():
+        if name in steps:
+            with contextlib.suppress(Exception):  # the step does it then, and reports what fails
+                _run_step(spec, steps[name])
     for name, spec in STEPS.items():
         if name not in steps:
             continue
