@@ -1247,6 +1247,40 @@ def test_a_summary_edit_patches_every_file_showing_that_summary_without_a_full_b
     assert_a_full_build_after_patches_equals_cold_build(site, publish, conf)
 
 
+def test_listings_a_full_build_keeps_carry_their_records_to_the_next_summary_edit(tmp_path, monkeypatch):
+    """A listing kept by a full build (its key unchanged, so the same stories: ``Recorder.carry_page``) carries the
+    last build's records of where it shows their summaries unread; a summary edit after that build patches such a
+    listing to what a cold build makes."""
+    from incremental import IncrementalWriter
+
+    kept: list[str] = []
+    keeps = IncrementalWriter.keeps
+
+    def spy(self, key, localcontext, global_context):
+        made = keeps(self, key, localcontext, global_context)
+        if made and localcontext.get("article") is None:
+            kept.append(localcontext["output_file"])
+        return made
+
+    monkeypatch.setattr(IncrementalWriter, "keeps", spy)
+    site = tmp_path / "site"
+    make_site(site, files())
+    replace_in(site / "content", "articles/2026/story-6.md", "Title: Story 6", "Title: Story six")  # a full build
+    with pelican_runs() as runs:
+        run_build(site)
+    assert runs
+    # listings without story 6 that list story 5 (its official's page among them)
+    showing = [name for name in kept if "story-5/" in (site / "output" / name).read_text(encoding="utf-8")]
+    assert showing, kept
+    replace_in(site / "content", "articles/2026/story-5.md", "Body of story 5.", "Changed: the plan & its <costs>.")
+    before = {name: (site / "output" / name).read_bytes() for name in showing}
+    with pelican_runs() as runs:
+        run_build(site)
+    assert runs == []  # the body-edit path, from the records carried
+    assert all((site / "output" / name).read_bytes() != before[name] for name in showing)
+    assert_equals_cold_build(site)
+
+
 UNRECORDED_SUMMARY_PLACES = {
     # the article page shows it once more, in an ``abstract`` meta tag
     "article page": ("article.html", "{% block meta %}\n",

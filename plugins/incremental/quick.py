@@ -154,13 +154,16 @@ class Recorder:
     def carry_page(self, key: str, path: str, localcontext: dict, global_context: dict | None = None) -> bool:
         """Whether the page about to be written to ``path`` may keep the last build's file, unread: its key is the
         one that file was made from, the file set aside (``content_model.output.set_aside_is``) is still the very
-        file the snapshot holds, and the last build's records of it name the same stories. Then they are this
-        build's records of the page too (what ``note_page`` would find in the same text)."""
+        file the snapshot holds, and the last build's records of it name the same stories (an article page's, its
+        story; a listing's key holds the stories it lists). Then they are this build's records of the page too (what
+        ``note_page`` would find in the same text)."""
         name = localcontext.get("output_file")
         article = localcontext.get("article")
         if article is not None and name == article.save_as:
             return self.carry(name, key, path, article=article)
-        return self.carry(name, key, path, listed=lambda: self.listed(localcontext, global_context))
+        # A page key digests each story the page lists with its source path and summary (``Fingerprinter.shallow``):
+        # the same key lists the stories the last build's records name (10,000 lists compared in a metadata edit).
+        return self.carry(name, key, path)
 
     def carry_feed(self, name: str, key: str, path: str, items) -> bool:
         """``carry_page`` for a feed (``listing_pages.feeds.write_feed``): ``key`` is the feed cache's, ``items`` its
@@ -185,7 +188,7 @@ class Recorder:
             if [span[0] for span in shown["spans"]] != [relative]:
                 return False
             self.articles[relative] = record
-        elif name in last["summaries"] or name in last["outputs"]:
+        elif listed is not None and (name in last["summaries"] or name in last["outputs"]):
             items = listed()
             if items is None:
                 return False
