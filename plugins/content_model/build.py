@@ -190,10 +190,10 @@ def build(settings_file: str | Path, overrides: dict | None = None, fatal: str =
         else:
             Pelican(settings).run()
         if snapshot and not warnings.count:
-            # only a build without a single warning may stand in for a later, possibly stricter, one; a folder
-            # left to the finisher is saved by it (``snapshot.complete``)
+            # only a build without a single warning may stand in for a later, possibly stricter, one; when steps
+            # are left to the finisher, it saves every folder: the others while it writes those it was handed
+            # (``snapshot.start_completion``), then those (``snapshot.complete``)
             later = finish.handed_folders()
-            # every folder left to the finisher, which saves the others while it writes those
             snapshot.save(settings, inputs, quick.RECORDER.state(), previous=last, later=later, all_later=True)
             if later:
                 finish.hand_over("snapshot", snapshot.completion_job(settings, later, all_later=True))

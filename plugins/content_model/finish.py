@@ -1,7 +1,7 @@
 """The end of a command-line build, in a small process: the build's process becomes it (``os.execv``).
 
 Once Pelican's run is over, what is left of a full build waits on other programs or on the disk: Pagefind's runs for
-the search index (two at once, up to 250 MB each at 10,000 articles) and the snapshot's last folder. The build's
+the search index (two at once, up to 250 MB each at 10,000 articles) and the snapshot's files. The build's
 process held about 300 MB of its model (articles, contexts, records) the whole time they ran, and Python gives
 little of it back when freed (freeing it all gave back 3.5 MB, measured). A process that nothing else runs in after
 the build (``build(..., then_exit=True)``: ``invoke build``, ``rebuild``, ``preview``, the benchmark; not tests,

@@ -279,9 +279,10 @@ def _completed_rest() -> dict:
 
 
 def complete(job: dict) -> None:
-    """The finisher's step: save the folders ``save`` left for it (``later``) as they are now, and make the pending
-    manifest the snapshot's: their files' stamps are a second pickle after it (``load_manifest`` reads both), so
-    the manifest (20 MB at 10,000 articles) is neither loaded nor written again."""
+    """The finisher's step: save the folders ``save`` left for it (``later``) as they are now, take the stamps of
+    the others from ``start_completion`` when ``save`` left every folder to it, and make the pending manifest the
+    snapshot's: the files' stamps are a second pickle after it (``load_manifest`` reads both), so the manifest
+    (20 MB at 10,000 articles) is neither loaded nor written again."""
     snapshot, folders = Path(job["snapshot"]), list(job["folders"])
     if job.get("all"):
         start_completion(job)  # (when the finisher did not)
